@@ -1,0 +1,47 @@
+# Helpers that give every package and test the same shape and the same flags.
+
+set(BACKUPY_WARNINGS -Wall -Wextra -Werror -Wpedantic -Wno-missing-field-initializers)
+
+function(backupy_apply_common target)
+  target_compile_options(${target} PRIVATE ${BACKUPY_WARNINGS})
+  # Asio's awaitable.hpp forgets <utility>; keep Boost quiet about deprecated
+  # bind placeholders; one Asio implementation per program.
+  target_compile_definitions(${target} PRIVATE BOOST_BIND_GLOBAL_PLACEHOLDERS
+                                               BOOST_ASIO_NO_DEPRECATED)
+  if(BACKUPY_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined
+                                             -fno-omit-frame-pointer -fno-sanitize-recover=all)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+# backupy_package(<name> SOURCES ... DEPS ...)
+# A library at packages/<name> with public headers under include/backupy/<name>/.
+function(backupy_package name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(backupy_${name} STATIC ${ARG_SOURCES})
+  add_library(backupy::${name} ALIAS backupy_${name})
+  target_include_directories(backupy_${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  target_link_libraries(backupy_${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  backupy_apply_common(backupy_${name})
+  if(BACKUPY_SANITIZE)
+    target_link_options(backupy_${name} INTERFACE -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+# backupy_test(<name> SOURCES ... DEPS ... [LABELS ...])
+# One GoogleTest binary; every TEST becomes its own ctest entry.
+function(backupy_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest_main GTest::gmock)
+  backupy_apply_common(${name})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 120)
+  endif()
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
+                       PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
+endfunction()
