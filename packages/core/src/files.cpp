@@ -30,7 +30,9 @@ UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
   return *this;
 }
 
-UniqueFd::~UniqueFd() { reset(); }
+UniqueFd::~UniqueFd() {
+  reset();
+}
 
 void UniqueFd::reset(int fd) {
   if (fd_ >= 0) ::close(fd_);
@@ -90,9 +92,9 @@ FileLock::FileLock(const std::filesystem::path& path)
   if (!fd_) throw_errno("cannot open lock file", path);
   if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
-      throw std::system_error(errno, std::generic_category(),
-                              "another agent already uses this state directory (lock " +
-                                  path.string() + " is held)");
+      throw std::system_error(
+          errno, std::generic_category(),
+          "another agent already uses this state directory (lock " + path.string() + " is held)");
     }
     throw_errno("cannot lock", path);
   }

@@ -89,8 +89,12 @@ void configure_logging(LogSinkOptions options) {
   g_min_level = static_cast<int>(options.min_level);
 }
 
-void set_log_level(LogLevel level) { g_min_level = static_cast<int>(level); }
-LogLevel log_level() { return static_cast<LogLevel>(g_min_level.load()); }
+void set_log_level(LogLevel level) {
+  g_min_level = static_cast<int>(level);
+}
+LogLevel log_level() {
+  return static_cast<LogLevel>(g_min_level.load());
+}
 
 int add_log_tap(LogTap tap) {
   std::lock_guard lock(sink().mutex);
@@ -126,10 +130,9 @@ void Logger::log(LogLevel level, std::string_view msg, LogFields fields) const {
       append_json_string(line, kRedacted);
       record.fields.emplace_back(field.key, kRedacted);
     } else {
-      const LogValue scrubbed =
-          std::holds_alternative<std::string>(field.value.value)
-              ? LogValue(redact(std::get<std::string>(field.value.value)))
-              : field.value;
+      const LogValue scrubbed = std::holds_alternative<std::string>(field.value.value)
+                                    ? LogValue(redact(std::get<std::string>(field.value.value)))
+                                    : field.value;
       append_json_value(line, scrubbed);
       record.fields.emplace_back(field.key, render_value(scrubbed));
     }

@@ -76,15 +76,16 @@ void scrub_signed_params(std::string& text) {
 
 bool is_sensitive_field_name(std::string_view name) {
   static constexpr std::array<std::string_view, 10> kMarkers = {
-      "password", "passwd", "secret", "token", "authorization",
+      "password",  "passwd",  "secret",      "token",      "authorization",
       "agent_key", "api_key", "private_key", "credential", "signature"};
   const std::string folded = lower(name);
   if (folded == "key" || folded == "dek" || folded.ends_with("_dek") ||
       folded.starts_with("dek_")) {
     return folded != "dek_kms_id";
   }
-  return std::any_of(kMarkers.begin(), kMarkers.end(),
-                     [&](std::string_view marker) { return folded.find(marker) != std::string::npos; });
+  return std::any_of(kMarkers.begin(), kMarkers.end(), [&](std::string_view marker) {
+    return folded.find(marker) != std::string::npos;
+  });
 }
 
 void register_secret(std::string_view value) {

@@ -23,13 +23,15 @@ TEST_F(FilesTest, AtomicWriteReplacesContentWithRequestedMode) {
   write_file_atomically(path, "one", 0600);
   write_file_atomically(path, "two", 0640);
   EXPECT_EQ(read_file(path), "two");
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0640u);
   EXPECT_FALSE(std::filesystem::exists(path.string() + ".tmp"));
 }
 
-TEST_F(FilesTest, ReadMissingFileIsNullopt) { EXPECT_FALSE(read_file(dir_ / "nope").has_value()); }
+TEST_F(FilesTest, ReadMissingFileIsNullopt) {
+  EXPECT_FALSE(read_file(dir_ / "nope").has_value());
+}
 
 TEST_F(FilesTest, SecondLockOnSameFileFailsWithClearMessage) {
   FileLock first(dir_ / "agent.lock");

@@ -10,7 +10,8 @@ namespace {
 class LogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    configure_logging({LogLevel::debug, [this](std::string_view line) { lines_.emplace_back(line); }});
+    configure_logging(
+        {LogLevel::debug, [this](std::string_view line) { lines_.emplace_back(line); }});
   }
   void TearDown() override {
     configure_logging({});
@@ -42,7 +43,8 @@ TEST_F(LogTest, DropsLinesBelowTheConfiguredLevel) {
 
 TEST_F(LogTest, RedactsSensitiveFieldNamesAndRegisteredValues) {
   register_secret("s3cr3t-password");
-  Logger("x").error("login failed for s3cr3t-password", {{"password", "hunter22"}, {"detail", "pw=s3cr3t-password"}});
+  Logger("x").error("login failed for s3cr3t-password",
+                    {{"password", "hunter22"}, {"detail", "pw=s3cr3t-password"}});
   ASSERT_EQ(lines_.size(), 1u);
   EXPECT_EQ(lines_[0].find("s3cr3t-password"), std::string::npos);
   EXPECT_EQ(lines_[0].find("hunter22"), std::string::npos);

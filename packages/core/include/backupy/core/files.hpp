@@ -1,10 +1,11 @@
 #pragma once
 // Small filesystem helpers with the durability rules the agent relies on.
+#include <sys/types.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 namespace backupy::core {
 

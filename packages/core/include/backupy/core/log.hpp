@@ -30,8 +30,7 @@ struct LogValue {
   LogValue(bool flag) : value(flag) {}
   LogValue(double number) : value(number) {}
   template <typename T>
-    requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
-  LogValue(T number) {
+  requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) LogValue(T number) {
     if constexpr (std::is_signed_v<T>) {
       value = static_cast<std::int64_t>(number);
     } else {
@@ -76,11 +75,17 @@ class Logger {
  public:
   explicit Logger(std::string component) : component_(std::move(component)) {}
 
-  void trace(std::string_view msg, LogFields fields = {}) const { log(LogLevel::trace, msg, fields); }
-  void debug(std::string_view msg, LogFields fields = {}) const { log(LogLevel::debug, msg, fields); }
+  void trace(std::string_view msg, LogFields fields = {}) const {
+    log(LogLevel::trace, msg, fields);
+  }
+  void debug(std::string_view msg, LogFields fields = {}) const {
+    log(LogLevel::debug, msg, fields);
+  }
   void info(std::string_view msg, LogFields fields = {}) const { log(LogLevel::info, msg, fields); }
   void warn(std::string_view msg, LogFields fields = {}) const { log(LogLevel::warn, msg, fields); }
-  void error(std::string_view msg, LogFields fields = {}) const { log(LogLevel::error, msg, fields); }
+  void error(std::string_view msg, LogFields fields = {}) const {
+    log(LogLevel::error, msg, fields);
+  }
   void log(LogLevel level, std::string_view msg, LogFields fields) const;
 
   const std::string& component() const { return component_; }

@@ -9,10 +9,10 @@
 namespace backupy::net {
 
 struct Url {
-  std::string scheme;  // lower-case: "https", "wss", "http", "ws"
-  std::string host;    // without brackets for IPv6 literals
+  std::string scheme;      // lower-case: "https", "wss", "http", "ws"
+  std::string host;        // without brackets for IPv6 literals
   std::uint16_t port = 0;  // explicit or the scheme default
-  std::string target;  // path + query, always starting with "/"
+  std::string target;      // path + query, always starting with "/"
   bool tls() const { return scheme == "https" || scheme == "wss"; }
   // host[:port] as it belongs in a Host header (brackets for IPv6, port only if non-default)
   std::string host_header() const;

@@ -32,7 +32,7 @@ class io_context;
 namespace backupy::net {
 
 struct WssOptions {
-  Url url;  // ws:// or wss://, already validated
+  Url url;                                                   // ws:// or wss://, already validated
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. Authorization
   std::string user_agent = "backupy-agent";
   std::optional<std::string> ca_file;  // extra trust anchors (PEM), added to system CAs
@@ -48,12 +48,12 @@ struct WssOptions {
 struct CloseInfo {
   enum class Stage { connect, tls, upgrade, open };
   Stage stage = Stage::connect;
-  std::error_code error;     // transport error, if any
-  int http_status = 0;       // upgrade refused: the HTTP status (401, 403, 404...)
-  bool auth_failure = false; // http_status is 401 or 403
+  std::error_code error;         // transport error, if any
+  int http_status = 0;           // upgrade refused: the HTTP status (401, 403, 404...)
+  bool auth_failure = false;     // http_status is 401 or 403
   bool message_too_big = false;  // inbound frame exceeded max_inbound_message (we sent 1009)
   std::uint16_t close_code = 0;  // WebSocket close code received or sent, if any
-  std::string message;       // one precise, human line; never contains secrets
+  std::string message;           // one precise, human line; never contains secrets
 };
 
 class WssConnection : public std::enable_shared_from_this<WssConnection> {
