@@ -29,10 +29,11 @@ function(backupy_package name)
   endif()
 endfunction()
 
-# backupy_test(<name> SOURCES ... DEPS ... [LABELS ...])
-# One GoogleTest binary; every TEST becomes its own ctest entry.
+# backupy_test(<name> SOURCES ... DEPS ... [LABELS ...] [TIMEOUT s] [SERIAL])
+# One GoogleTest binary; every TEST becomes its own ctest entry. SERIAL tests
+# never run beside others (they spawn servers or measure cadences).
 function(backupy_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "SERIAL" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest_main GTest::gmock)
   backupy_apply_common(${name})
@@ -42,6 +43,10 @@ function(backupy_test name)
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
+  set(serial FALSE)
+  if(ARG_SERIAL)
+    set(serial TRUE)
+  endif()
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
-                       PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
+                       PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT} RUN_SERIAL ${serial})
 endfunction()

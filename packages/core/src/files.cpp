@@ -40,7 +40,8 @@ void UniqueFd::reset(int fd) {
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view content,
-                           mode_t mode) {
+                           mode_t mode, Durability durability) {
+  const bool sync = durability == Durability::fsync;
   const std::filesystem::path temp = path.string() + ".tmp";
   {
     UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
@@ -56,10 +57,12 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
       }
       written += static_cast<std::size_t>(n);
     }
-    if (::fsync(fd.get()) != 0) throw_errno("cannot fsync", temp);
+    if (sync && ::fsync(fd.get()) != 0) throw_errno("cannot fsync", temp);
   }
   if (::rename(temp.c_str(), path.c_str()) != 0) throw_errno("cannot rename into place", path);
-  fsync_directory(path.has_parent_path() ? path.parent_path() : std::filesystem::path("."));
+  if (sync) {
+    fsync_directory(path.has_parent_path() ? path.parent_path() : std::filesystem::path("."));
+  }
 }
 
 std::optional<std::string> read_file(const std::filesystem::path& path) {

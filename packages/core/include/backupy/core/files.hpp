@@ -9,11 +9,16 @@
 
 namespace backupy::core {
 
-// Writes content to a temp file beside path, fsyncs it, renames it over path
-// and fsyncs the directory: readers see the old or the new file, never a torn
-// one. Throws std::system_error naming the path on failure.
+enum class Durability {
+  fsync,    // survives a power cut: file and directory are fsynced
+  replace,  // readers never see a torn file, but a crash may lose the update
+};
+
+// Writes content to a temp file beside path, renames it over path (and, for
+// Durability::fsync, fsyncs file and directory): readers see the old or the
+// new file, never a torn one. Throws std::system_error naming the path.
 void write_file_atomically(const std::filesystem::path& path, std::string_view content,
-                           mode_t mode = 0600);
+                           mode_t mode = 0600, Durability durability = Durability::fsync);
 
 // Whole-file read; nullopt if the file does not exist. Throws on other errors.
 std::optional<std::string> read_file(const std::filesystem::path& path);

@@ -5,6 +5,7 @@
 // authentication failure on open, which is reported as nullopt).
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -31,15 +32,16 @@ Bytes random_bytes(std::size_t count);
 class Sha256 {
  public:
   Sha256();
-  ~Sha256();
+  ~Sha256();  // out of line: Impl is incomplete here
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
   void update(std::span<const std::uint8_t> data);
+  // Returns the digest and resets the object, so it can hash a new stream.
   std::array<std::uint8_t, 32> finish();
 
  private:
   struct Impl;
-  Impl* impl_;  // owned; freed in the destructor (EVP_MD_CTX)
+  std::unique_ptr<Impl> impl_;  // wraps the EVP_MD_CTX
 };
 std::array<std::uint8_t, 32> sha256(std::span<const std::uint8_t> data);
 std::string sha256_hex(std::span<const std::uint8_t> data);

@@ -27,10 +27,14 @@ struct StoredConfig {
 class ConfigStore {
  public:
   ConfigStore(StateDb& db, std::string_view agent_key);
+  ~ConfigStore();  // wipes the derived key
+  ConfigStore(const ConfigStore&) = delete;
+  ConfigStore& operator=(const ConfigStore&) = delete;
 
   // Atomically replaces the stored snapshot. Throws StateError.
   void save(const backup::v1::AgentConfig& config);
-  // The stored snapshot, or nullopt if none was ever saved.
+  // The stored snapshot, or nullopt if none was ever saved. A key change is
+  // not an error (secrets_dropped); an unreadable snapshot throws StateError.
   std::optional<StoredConfig> load();
 
  private:

@@ -12,6 +12,7 @@
 // `discovery` keeps only the newest report (a newer one supersedes the rest).
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,9 @@ struct OutboxEntry {
 class Outbox {
  public:
   explicit Outbox(StateDb& db, OutboxLimits limits = {});
+  ~Outbox();  // finalizes the cached statements; destroy before the StateDb
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
 
   // Appends and returns the new seq; applies the class bound. Thread-safe.
   std::uint64_t append(OutboxClass cls, std::string payload);
@@ -61,8 +65,15 @@ class Outbox {
   std::uint64_t dropped_total() const;
 
  private:
+  std::size_t limit_for(OutboxClass cls) const;  // 0 = unbounded
+
+  // Prepared once per Outbox (so per connection) and reused: preparing, and
+  // coding the count triggers into every statement, dominated append's cost.
+  struct Statements;
+
   StateDb& db_;
   OutboxLimits limits_;
+  std::unique_ptr<Statements> stmts_;  // touched only under the connection mutex
   std::atomic<std::uint64_t> dropped_{0};
 };
 

@@ -1,0 +1,114 @@
+// `backupy-agent run`: wires the packages together and runs the control thread.
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <iostream>
+#include <utility>
+
+#include "backupy/core/build_info.hpp"
+#include "backupy/core/files.hpp"
+#include "backupy/core/log.hpp"
+#include "backupy/core/redactor.hpp"
+#include "backupy/core/time.hpp"
+#include "backupy/hostinfo/identity.hpp"
+#include "backupy/hostinfo/metrics_sampler.hpp"
+#include "backupy/session/config_manager.hpp"
+#include "backupy/session/refusing_command_handler.hpp"
+#include "backupy/session/result_reporter.hpp"
+#include "backupy/session/session.hpp"
+#include "backupy/state/config_store.hpp"
+#include "backupy/state/outbox.hpp"
+#include "backupy/state/state_db.hpp"
+#include "commands.hpp"
+#include "status_writer.hpp"
+
+namespace backupy::agent {
+namespace {
+
+const core::Logger kLog("agent");
+// SIGTERM must end the process well within Docker's 10 s stop timeout.
+constexpr std::chrono::milliseconds kCloseGrace{3000};
+
+}  // namespace
+
+int run_agent(const config::BootstrapConfig& bootstrap) {
+  core::set_log_level(bootstrap.log_level);
+  core::register_secret(bootstrap.agent_key);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  const auto identity = hostinfo::read_host_identity();
+  kLog.info("starting backupy-agent", {{"version", core::kVersion},
+                                       {"commit", core::kCommit},
+                                       {"hostname", identity.hostname},
+                                       {"arch", identity.arch},
+                                       {"state_dir", bootstrap.state_dir.string()},
+                                       {"server_url", bootstrap.server_url}});
+
+  std::unique_ptr<core::FileLock> lock;
+  std::unique_ptr<state::StateDb> db;
+  try {
+    core::ensure_private_dir(bootstrap.state_dir);
+    lock = std::make_unique<core::FileLock>(bootstrap.state_dir / "agent.lock");
+    db = state::StateDb::open(bootstrap.state_dir / "state.db");
+  } catch (const std::exception& e) {
+    kLog.error("cannot open the state directory", {{"error", e.what()}});
+    std::cerr << "backupy-agent: " << core::redact(e.what()) << "\n";
+    return 1;
+  }
+
+  state::ConfigStore config_store(*db, bootstrap.agent_key);
+  session::ConfigManager config(config_store);  // before connecting: jobs known offline
+  state::Outbox outbox(*db);
+
+  boost::asio::io_context io;
+  hostinfo::MetricsSampler metrics(bootstrap.state_dir);
+  std::unique_ptr<session::Session> session;
+  session::ResultReporter reporter(outbox, [&session] {
+    if (session) session->wake_outbox();
+  });
+  session::RefusingCommandHandler commands(reporter);
+
+  session::SessionOptions options;
+  options.bootstrap = bootstrap;
+  options.agent_version = std::string(core::kVersion);
+  options.identity = identity;
+  options.capabilities = agent_capabilities();
+  session =
+      std::make_unique<session::Session>(io, std::move(options), config, outbox, metrics, commands);
+
+  const std::uint64_t started_at = core::now_ms();
+  StatusWriter status(io, status_file_path(bootstrap.state_dir), [&] {
+    AgentStatus s;
+    s.pid = static_cast<int>(::getpid());
+    s.agent_version = std::string(core::kVersion);
+    s.started_at_ms = started_at;
+    s.session = session->status();
+    s.config_version = config.version();
+    try {
+      s.outbox_depth = outbox.depth();
+    } catch (const std::exception&) {
+      // Reported by the session's own outbox errors; the status stays useful.
+    }
+    return s;
+  });
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    kLog.info("shutting down", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    session->stop(kCloseGrace, [&] {
+      status.stop();
+      io.stop();
+    });
+  });
+
+  status.start();
+  session->start();
+  io.run();
+  kLog.info("stopped");
+  return 0;
+}
+
+}  // namespace backupy::agent

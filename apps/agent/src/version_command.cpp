@@ -1,0 +1,32 @@
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "backupy/core/build_info.hpp"
+#include "backupy/hostinfo/identity.hpp"
+#include "backupy/wire/capabilities.hpp"
+#include "commands.hpp"
+
+namespace backupy::agent {
+
+std::vector<std::string> agent_capabilities() {
+  return {std::string(wire::kCapDeliveryAck)};
+}
+
+int print_version(bool json) {
+  const auto identity = hostinfo::read_host_identity();
+  if (!json) {
+    std::cout << "backupy-agent " << core::kVersion << " (" << core::kCommit << ", " << identity.os
+              << "/" << identity.arch << ")\n";
+    return 0;
+  }
+  nlohmann::json out = {
+      {"name", "backupy-agent"}, {"version", core::kVersion},
+      {"commit", core::kCommit}, {"build_type", core::kBuildType},
+      {"os", identity.os},       {"arch", identity.arch},
+      {"protocol", "backup.v1"}, {"capabilities", agent_capabilities()},
+  };
+  std::cout << out.dump() << "\n";
+  return 0;
+}
+
+}  // namespace backupy::agent

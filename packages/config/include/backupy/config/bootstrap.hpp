@@ -1,0 +1,58 @@
+#pragma once
+// The agent's bootstrap configuration: everything it needs before it can reach
+// its control plane, read from the environment (docs/configuration.md).
+//
+// Variables are BACKUPY_<NAME>, falling back to the legacy BACKUP_<NAME>.
+// Validation reports every problem at once, each naming its variable, and never
+// echoes the agent key.
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "backupy/core/log.hpp"
+#include "backupy/net/proxy.hpp"
+#include "backupy/net/url.hpp"
+
+namespace backupy::config {
+
+using net::EnvLookup;
+
+inline constexpr std::string_view kDefaultStateDir = "/var/lib/backupy";
+inline constexpr std::string_view kDefaultDockerSocket = "/var/run/docker.sock";
+inline constexpr std::string_view kDefaultMetricsListenAddr = "127.0.0.1:9090";
+inline constexpr std::size_t kMinInboundMessageBytes = 4 * 1024 * 1024;
+
+struct BootstrapConfig {
+  std::string server_url;  // as configured (query string stripped)
+  net::Url connect_url;    // .../v1/agents/connect
+  std::string agent_key;   // secret: never logged
+  std::filesystem::path state_dir{std::string(kDefaultStateDir)};
+  core::LogLevel log_level = core::LogLevel::info;
+  std::string docker_socket{kDefaultDockerSocket};
+  bool allow_insecure = false;
+  std::string metrics_listen_addr{kDefaultMetricsListenAddr};  // empty = disabled
+  std::optional<std::string> ca_file;
+  std::optional<net::ProxyConfig> proxy;
+  // Tuning (documented, rarely changed).
+  std::size_t max_inbound_message_bytes = kMinInboundMessageBytes;
+  std::chrono::seconds peer_timeout{90};  // silence from the control plane = dead peer
+};
+
+// Reads one variable with its legacy fallback: BACKUPY_<name>, then BACKUP_<name>.
+std::optional<std::string> lookup(const EnvLookup& env, std::string_view name);
+
+// Every problem found, or the config.
+std::variant<BootstrapConfig, std::vector<std::string>> load_bootstrap(const EnvLookup& env);
+
+// 64 lowercase hex characters, or bkpy_live_/bkpy_test_ + 32 letters/digits.
+bool is_valid_agent_key(std::string_view key);
+
+// The process environment.
+EnvLookup process_env();
+
+}  // namespace backupy::config

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The project's test command (README): installs what is missing, builds
+# everything, and runs every suite twice — a RelWithDebInfo build, then an
+# ASan+UBSan build. The output ends with ctest's summary of the sanitizer run.
+#
+#   bash scripts/test.sh            # both builds
+#   BACKUPY_TEST_BUILDS=release bash scripts/test.sh   # just one (release|asan)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh || exit 1
+
+builds=${BACKUPY_TEST_BUILDS:-"release asan"}
+jobs=${BACKUPY_BUILD_JOBS:-$(nproc)}
+status=0
+
+for build in $builds; do
+  case "$build" in
+    release) flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+    asan) flags=(-DCMAKE_BUILD_TYPE=Debug -DBACKUPY_SANITIZE=ON) ;;
+    *) echo "unknown build '$build' (release|asan)" >&2; exit 2 ;;
+  esac
+  dir=build/$build
+  echo "=== [$build] configure + build"
+  cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null || exit 1
+  ninja -C "$dir" -j "$jobs" || exit 1
+  echo "=== [$build] tests"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600 || status=1
+done
+exit $status
