@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "backupy/test_support/test_pki.hpp"
+
 namespace backupy::testing {
 namespace {
 
@@ -17,19 +19,6 @@ std::string indent(const std::string& text, const std::string& prefix) {
   std::string line, out;
   while (std::getline(in, line)) out += prefix + line + "\n";
   return out;
-}
-
-std::filesystem::path shared_pki_dir() {
-  static const std::filesystem::path dir = [] {
-    const std::filesystem::path path =
-        std::filesystem::temp_directory_path() / ("backupy-it-pki-" + std::to_string(::getpid()));
-    const std::string command = std::string("bash ") +
-                                BACKUPY_SOURCE_DIR "/tests/support/make-test-pki.sh " +
-                                path.string();
-    if (std::system(command.c_str()) != 0) throw std::runtime_error("make-test-pki.sh failed");
-    return path;
-  }();
-  return dir;
 }
 
 }  // namespace
@@ -44,7 +33,7 @@ Workspace::~Workspace() {
 }
 
 std::filesystem::path Workspace::pki() const {
-  return shared_pki_dir();
+  return test_support::test_pki();
 }
 
 std::string sha256_hex(const std::string& text) {

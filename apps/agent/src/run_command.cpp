@@ -75,11 +75,15 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
   options.agent_version = std::string(core::kVersion);
   options.identity = identity;
   options.capabilities = agent_capabilities();
+  std::unique_ptr<StatusWriter> status;
+  options.on_state_change = [&status] {
+    if (status) status->refresh();
+  };
   session =
       std::make_unique<session::Session>(io, std::move(options), config, outbox, metrics, commands);
 
   const std::uint64_t started_at = core::now_ms();
-  StatusWriter status(io, status_file_path(bootstrap.state_dir), [&] {
+  status = std::make_unique<StatusWriter>(io, status_file_path(bootstrap.state_dir), [&] {
     AgentStatus s;
     s.pid = static_cast<int>(::getpid());
     s.agent_version = std::string(core::kVersion);
@@ -99,12 +103,12 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
     if (ec) return;
     kLog.info("shutting down", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
     session->stop(kCloseGrace, [&] {
-      status.stop();
+      status->stop();
       io.stop();
     });
   });
 
-  status.start();
+  status->start();
   session->start();
   io.run();
   kLog.info("stopped");

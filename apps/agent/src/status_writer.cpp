@@ -58,6 +58,10 @@ void StatusWriter::start() {
   impl_->tick();
 }
 
+void StatusWriter::refresh() {
+  impl_->write(true);
+}
+
 void StatusWriter::stop() {
   impl_->timer_.cancel();
   impl_->write(false);

@@ -18,6 +18,8 @@ class StatusWriter {
                std::function<AgentStatus()> collect);
   ~StatusWriter();
   void start();
+  // Writes a fresh snapshot now (on state changes); the timer keeps ticking.
+  void refresh();
   // Cancels the timer and writes a final snapshot with running = false.
   void stop();
 

@@ -68,7 +68,7 @@ class Session::Impl {
   void stop(std::chrono::milliseconds grace, std::function<void()> done) {
     stopping_ = true;
     stop_done_ = std::move(done);
-    status_.state = ConnectionState::stopping;
+    set_state(ConnectionState::stopping);
     cancel_timers();
     reconnect_timer_.cancel();
     if (!connection_) {
@@ -101,7 +101,7 @@ class Session::Impl {
   void connect() {
     if (stopping_) return;
     const std::uint64_t generation = ++generation_;
-    status_.state = ConnectionState::connecting;
+    set_state(ConnectionState::connecting);
     status_.next_attempt_ms = 0;
     if (attempts_++ > 0) ++status_.reconnects;
 
@@ -136,7 +136,7 @@ class Session::Impl {
   }
 
   void on_open() {
-    status_.state = ConnectionState::registering;
+    set_state(ConnectionState::registering);
     stamper_ = wire::EnvelopeStamper{};
 
     Envelope envelope;
@@ -171,7 +171,7 @@ class Session::Impl {
       finish_stop();
       return;
     }
-    status_.state = ConnectionState::disconnected;
+    set_state(ConnectionState::disconnected);
     if (info.auth_failure) {
       // Retrying fast cannot fix a wrong key; keep trying at the cap so a
       // corrected server-side key is picked up without a restart.
@@ -264,7 +264,6 @@ class Session::Impl {
   void on_register_ack(const Envelope& envelope) {
     register_timer_.cancel();
     const auto& ack = envelope.register_ack();
-    status_.state = ConnectionState::online;
     status_.session_id = ack.session_id();
     status_.connected_since_ms = core::now_ms();
     status_.last_error.clear();
@@ -278,6 +277,7 @@ class Session::Impl {
             ? ack.heartbeat_interval_sec()
             : static_cast<std::uint32_t>(options_.default_heartbeat.count());
     status_.heartbeat_interval_sec = interval;
+    set_state(ConnectionState::online);
     kLog.info("registered with control plane", {{"session_id", ack.session_id()},
                                                 {"heartbeat_interval_sec", interval},
                                                 {"delivery_ack", ack_mode},
@@ -381,6 +381,12 @@ class Session::Impl {
   }
 
   // -------------------------------------------------------------- misc --
+  void set_state(ConnectionState state) {
+    if (status_.state == state) return;
+    status_.state = state;
+    if (options_.on_state_change) options_.on_state_change();
+  }
+
   void fail_protocol(const std::string& reason) {
     kLog.error("protocol error", {{"reason", reason}});
     if (connection_) connection_->close(kCloseProtocolError, "protocol error");

@@ -50,6 +50,7 @@ struct CloseInfo {
   Stage stage = Stage::connect;
   std::error_code error;         // transport error, if any
   int http_status = 0;           // upgrade refused: the HTTP status (401, 403, 404...)
+  int proxy_status = 0;          // HTTP CONNECT refused by the proxy: its status (407, 502...)
   bool auth_failure = false;     // http_status is 401 or 403
   bool message_too_big = false;  // inbound frame exceeded max_inbound_message (we sent 1009)
   std::uint16_t close_code = 0;  // WebSocket close code received or sent, if any

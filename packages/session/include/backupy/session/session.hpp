@@ -46,6 +46,9 @@ struct SessionOptions {
   std::chrono::milliseconds healthy_after{60000};
   std::chrono::seconds default_heartbeat{30};
   net::BackoffPolicy backoff;
+  // Called on the control thread after every connection-state change (e.g. to
+  // refresh the status file at once instead of at its next tick).
+  std::function<void()> on_state_change;
 };
 
 class Session {

@@ -1,0 +1,138 @@
+// backupy-control-plane: serve, hash-key, version. All logic lives in backupy::controlplane.
+#include <cctype>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backupy/controlplane/agent_registry.hpp"
+#include "backupy/controlplane/server.hpp"
+#include "backupy/controlplane/server_config.hpp"
+#include "backupy/core/log.hpp"
+
+namespace {
+
+namespace cp = backupy::controlplane;
+namespace core = backupy::core;
+
+constexpr int kExitUsage = 2;
+
+constexpr std::string_view kUsage =
+    "usage:\n"
+    "  backupy-control-plane serve --config FILE [--log-level LEVEL]\n"
+    "      Serve agents over WSS as configured in the YAML FILE. SIGHUP reloads FILE,\n"
+    "      SIGTERM/SIGINT stop gracefully. LEVEL: trace|debug|info|warn|error (default info).\n"
+    "  backupy-control-plane hash-key\n"
+    "      Read an agent key from standard input (one line) and print its sha256 hex,\n"
+    "      the value for agents[].key_sha256. Keys are never taken from arguments.\n"
+    "  backupy-control-plane version\n"
+    "  backupy-control-plane --help\n";
+
+int usage_error(std::string_view problem) {
+  std::cerr << "backupy-control-plane: " << problem << "\n" << kUsage;
+  return kExitUsage;
+}
+
+bool is_contract_key(std::string_view key) {
+  auto all = [](std::string_view text, auto pred) {
+    for (char c : text) {
+      if (!pred(static_cast<unsigned char>(c))) return false;
+    }
+    return true;
+  };
+  if (key.size() == 64) {
+    return all(key,
+               [](unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  }
+  for (std::string_view prefix : {"bkpy_live_", "bkpy_test_"}) {
+    if (key.size() == prefix.size() + 32 && key.starts_with(prefix)) {
+      return all(key.substr(prefix.size()), [](unsigned char c) { return std::isalnum(c) != 0; });
+    }
+  }
+  return false;
+}
+
+int hash_key() {
+  std::string line;
+  std::getline(std::cin, line);
+  const std::string_view blanks = " \t\r\n";
+  const std::size_t first = line.find_first_not_of(blanks);
+  if (first == std::string::npos) {
+    std::cerr << "backupy-control-plane: no agent key on standard input\n";
+    return 1;
+  }
+  const std::string key = line.substr(first, line.find_last_not_of(blanks) - first + 1);
+  if (!is_contract_key(key)) {
+    std::cerr << "backupy-control-plane: warning: the key is neither 64 lowercase hex characters "
+                 "nor bkpy_live_/bkpy_test_ followed by 32 letters or digits\n";
+  }
+  std::cout << cp::hash_agent_key(key) << "\n";
+  return 0;
+}
+
+int serve(const std::vector<std::string_view>& args) {
+  std::string config_file;
+  core::LogLevel level = core::LogLevel::info;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    std::string_view value;
+    std::string_view name = arg;
+    if (const std::size_t eq = arg.find('='); arg.starts_with("--") && eq != arg.npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    } else if (arg == "--config" || arg == "--log-level") {
+      if (i + 1 >= args.size()) return usage_error(std::string(arg) + " needs a value");
+      value = args[++i];
+    }
+    if (name == "--config") {
+      config_file = value;
+    } else if (name == "--log-level") {
+      const auto parsed = core::parse_log_level(value);
+      if (!parsed) return usage_error("invalid --log-level \"" + std::string(value) + "\"");
+      level = *parsed;
+    } else {
+      return usage_error("unknown argument \"" + std::string(arg) + "\"");
+    }
+  }
+  if (config_file.empty()) return usage_error("serve needs --config FILE");
+
+  core::configure_logging({level, {}});
+  const core::Logger log("control-plane");
+  try {
+    cp::ServerConfig config = cp::load_server_config(config_file);
+    cp::ServerOptions options;
+    options.config_file = config_file;
+    cp::Server server(std::move(config), options);
+    server.run();
+  } catch (const std::exception& e) {
+    log.error("startup_failed", {{"event", "startup_failed"}, {"error", e.what()}});
+    std::cerr << "backupy-control-plane: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty()) return usage_error("missing command");
+  const std::string_view command = args.front();
+  args.erase(args.begin());
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (command == "serve") return serve(args);
+  if (!args.empty()) return usage_error(std::string(command) + " takes no arguments");
+  if (command == "hash-key") return hash_key();
+  if (command == "version" || command == "--version") {
+    std::cout << "backupy-control-plane " << cp::version() << "\n";
+    return 0;
+  }
+  return usage_error("unknown command \"" + std::string(command) + "\"");
+}

@@ -1,0 +1,97 @@
+#pragma once
+// The control plane's configuration: one YAML file.
+//
+// Format (see packages/controlplane/config.example.yaml for a commented copy):
+//
+//   listen: "127.0.0.1:8443"      # host:port ("[::1]:8443" for IPv6); port 0 = any free port
+//   tls:
+//     cert_file: server.crt        # PEM chain; relative paths are relative to the YAML file
+//     key_file: server.key         # PEM private key
+//   heartbeat_interval_sec: 30     # sent to agents in RegisterAck            (default 30)
+//   ping_interval_sec: 30          # server Ping cadence                      (default 30)
+//   idle_timeout_sec: 90           # silence from an agent = dead             (default 90)
+//   max_message_bytes: 4194304     # inbound limit per frame, >= 4 MiB        (default 4 MiB)
+//   delivery_ack: true             # advertise "delivery_ack.v1"              (default true)
+//   agents:
+//     - id: agent-1                # [A-Za-z0-9._-], unique
+//       key_sha256: "<64 hex>"     # sha256 of the agent key (`backupy-control-plane hash-key`)
+//       config:                    # backup.v1.AgentConfig in YAML form (optional)
+//         version: 3
+//         targets:  [{id, type, display_name, connection: {host, port, database, username,
+//                     password, container_id, strategy}}]
+//         jobs:     [{id, target_id, cron, retention_days, compression, encryption_enabled,
+//                     pre_hooks, post_hooks, retry: {max_attempts, backoff_seconds}, timeout_sec}]
+//         health_checks: [{id, name, type, target, interval_sec, timeout_sec, expected_status}]
+//         maintenance: {start_utc: "HH:MM", end_utc: "HH:MM"}
+//         advanced: {max_parallel_jobs, log_level, auto_update_enabled}
+//
+// Enumerations: target type postgresql|mysql|mariadb|mongodb|redis|sqlite; connection strategy
+// tcp|docker_exec|unix_socket (default tcp); compression zstd|gzip|none (default zstd); health
+// check type http|https|tcp; log_level trace|debug|info|warn|error (default info).
+// Defaults for absent job fields: encryption_enabled true, compression zstd. A health check of
+// type http/https without expected_status expects 200.
+//
+// The YAML `password` is sent to the agent in ConnectionConfig.password_secret_ref, as v1
+// servers do; every password is registered with the log redactor when the file is loaded.
+//
+// Validation is strict: unknown keys (typos), wrong types, duplicate keys, duplicate agent ids
+// or key hashes, dangling job target ids and unreadable TLS files are rejected with
+// "<file>:<line>: <path> <problem>", e.g.
+//   cp.yaml:12: agents[0].key_sha256 must be 64 hex characters
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backup/v1/agent.pb.h"
+
+namespace backupy::controlplane {
+
+// A configuration problem, with the 1-based YAML line it was found at (0 if none).
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string message, int line)
+      : std::runtime_error(std::move(message)), line_(line) {}
+  int line() const { return line_; }
+
+ private:
+  int line_;
+};
+
+struct TlsFiles {
+  std::filesystem::path cert_file;  // absolute (resolved against the YAML file's directory)
+  std::filesystem::path key_file;
+};
+
+struct AgentEntry {
+  std::string id;
+  std::string key_sha256;  // 64 lowercase hex characters
+  backup::v1::AgentConfig config;
+};
+
+inline constexpr std::uint64_t kMinMessageBytes = 4 * 1024 * 1024;
+inline constexpr std::string_view kDeliveryAckCapability = "delivery_ack.v1";
+
+struct ServerConfig {
+  std::string listen_host = "127.0.0.1";  // an IP literal (brackets stripped) or "localhost"
+  std::uint16_t listen_port = 8443;
+  TlsFiles tls;
+  std::uint32_t heartbeat_interval_sec = 30;
+  std::uint32_t ping_interval_sec = 30;
+  std::uint32_t idle_timeout_sec = 90;
+  std::uint64_t max_message_bytes = kMinMessageBytes;
+  bool delivery_ack = true;
+  std::vector<AgentEntry> agents;
+};
+
+// Reads and validates the YAML file. Relative TLS paths resolve against the file's directory;
+// messages name the file as given. Throws ConfigError.
+ServerConfig load_server_config(const std::filesystem::path& file);
+
+// Same, from text. source_name prefixes messages; base_dir resolves relative TLS paths.
+ServerConfig parse_server_config(std::string_view yaml, std::string_view source_name,
+                                 const std::filesystem::path& base_dir);
+
+}  // namespace backupy::controlplane

@@ -1,0 +1,596 @@
+// One agent's WebSocket session: the backup.v1 protocol state machine (Beast, callbacks).
+//
+//  - Every binary frame is one backup.v1.Envelope (at most max_message_bytes). Text frames and
+//    frames that do not parse are logged and ignored.
+//  - The first envelope must be Register, within options.register_timeout (10 s); otherwise
+//    the session is closed with 1008 (policy violation). The reply is RegisterAck with a fresh
+//    session id, the agent's AgentConfig, heartbeat_interval_sec, the server time and
+//    server_capabilities ["delivery_ack.v1"] when delivery_ack is enabled.
+//  - Outgoing envelopes carry seq = 1, 2, ... and ts_ms. A Ping goes out every
+//    ping_interval_sec; Beast's idle timeout (with keep-alive WebSocket pings) ends a session
+//    that stays silent for idle_timeout_sec.
+//  - Envelopes with outbox_seq > 0 go through the DeliveryLedger: replays are logged as
+//    "duplicate", new ones as "result". When both sides advertised "delivery_ack.v1", a
+//    cumulative DeliveryAck is sent, coalesced by AckCoalescer (20 ms / 100 entries).
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <deque>
+#include <optional>
+
+#include "backupy/core/hex.hpp"
+#include "backupy/core/time.hpp"
+#include "backupy/crypto/crypto.hpp"
+#include "transport.hpp"
+
+namespace backupy::controlplane::detail {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using error_code = boost::system::error_code;
+using Envelope = backup::v1::Envelope;
+
+constexpr std::chrono::seconds kWebSocketHandshakeTimeout{5};
+
+std::string join(const google::protobuf::RepeatedPtrField<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += ',';
+    out += item;
+  }
+  return out;
+}
+
+std::string_view payload_name(Envelope::PayloadCase payload) {
+  switch (payload) {
+    case Envelope::kRegister: return "register";
+    case Envelope::kHeartbeat: return "heartbeat";
+    case Envelope::kDiscoveryReport: return "discovery_report";
+    case Envelope::kJobUpdate: return "job_update";
+    case Envelope::kBackupCompleted: return "backup_completed";
+    case Envelope::kHealthCheckResult: return "health_check_result";
+    case Envelope::kLogEvent: return "log_event";
+    case Envelope::kRestoreUpdate: return "restore_update";
+    case Envelope::kAck: return "ack";
+    case Envelope::kRegisterAck: return "register_ack";
+    case Envelope::kConfigUpdate: return "config_update";
+    case Envelope::kRunBackup: return "run_backup";
+    case Envelope::kCancelJob: return "cancel_job";
+    case Envelope::kRunHealthCheck: return "run_health_check";
+    case Envelope::kSelfUpdate: return "self_update";
+    case Envelope::kPing: return "ping";
+    case Envelope::kDeliveryAck: return "delivery_ack";
+    case Envelope::PAYLOAD_NOT_SET: return "none";
+  }
+  return "unknown";
+}
+
+class Session final : public AgentSession, public std::enable_shared_from_this<Session> {
+ public:
+  Session(TlsStream stream, std::string agent_id, std::string remote, ServerState& state)
+      : state_(state),
+        slot_(state),
+        ws_(std::move(stream)),
+        register_timer_(ws_.get_executor()),
+        ping_timer_(ws_.get_executor()),
+        ack_timer_(ws_.get_executor()),
+        agent_id_(std::move(agent_id)),
+        session_id_(core::to_hex(crypto::random_bytes(16))),
+        remote_(std::move(remote)) {}
+
+  void start(HttpRequest request) {
+    const ServerConfig& config = *state_.config;
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = kWebSocketHandshakeTimeout;
+    timeouts.idle_timeout = std::chrono::seconds(config.idle_timeout_sec);
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
+      response.set(http::field::server, "backupy-control-plane");
+    }));
+    ws_.read_message_max(config.max_message_bytes);
+    ws_.binary(true);
+    upgrade_request_ = std::move(request);
+    ws_.async_accept(*upgrade_request_,
+                     [self = shared_from_this()](error_code ec) { self->on_accept(ec); });
+  }
+
+  const std::string& agent_id() const override { return agent_id_; }
+  const std::string& session_id() const override { return session_id_; }
+
+  bool push_config_if_changed(const backup::v1::AgentConfig& config) override {
+    if (!registered_ || closing_ || finished_) return false;
+    std::string bytes = config.SerializeAsString();
+    if (bytes == sent_config_) return false;
+    Envelope envelope;
+    envelope.set_correlation_id(next_correlation_id("config"));
+    *envelope.mutable_config_update()->mutable_config() = config;
+    sent_config_ = std::move(bytes);
+    state_.log.info("config_update_sent", {{"event", "config_update_sent"},
+                                           {"agent_id", agent_id_},
+                                           {"session_id", session_id_},
+                                           {"version", config.version()},
+                                           {"correlation_id", envelope.correlation_id()}});
+    send(std::move(envelope));
+    return true;
+  }
+
+  void close(std::uint16_t code, std::string reason) override {
+    if (!accepted_ || closing_ || finished_) return;
+    closing_ = true;
+    close_reason_ = reason;
+    cancel_timers();
+    pending_close_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+    if (!writing_) do_close();
+  }
+
+ private:
+  void on_accept(error_code ec) {
+    upgrade_request_.reset();
+    if (ec) {
+      state_.log.warn("websocket_handshake_failed", {{"event", "websocket_handshake_failed"},
+                                                     {"agent_id", agent_id_},
+                                                     {"remote", remote_},
+                                                     {"error", ec.message()}});
+      return;
+    }
+    accepted_ = true;
+    state_.attach(shared_from_this());
+    state_.log.info("agent_connected", {{"event", "agent_connected"},
+                                        {"agent_id", agent_id_},
+                                        {"session_id", session_id_},
+                                        {"remote", remote_}});
+    if (state_.stopping) {
+      close(kCloseGoingAway, "server shutting down");
+    } else {
+      register_timer_.expires_after(state_.options.register_timeout);
+      register_timer_.async_wait([self = shared_from_this()](error_code wait_ec) {
+        if (!wait_ec) self->on_register_timeout();
+      });
+    }
+    read();
+  }
+
+  void on_register_timeout() {
+    if (registered_ || closing_ || finished_) return;
+    state_.log.warn("register_timeout", {{"event", "register_timeout"},
+                                         {"agent_id", agent_id_},
+                                         {"session_id", session_id_},
+                                         {"timeout_ms", state_.options.register_timeout.count()}});
+    close(kClosePolicy, "Register not received in time");
+  }
+
+  // ------------------------------------------------------------------ reading --
+
+  void read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](error_code ec, std::size_t bytes) {
+      self->on_read(ec, bytes);
+    });
+  }
+
+  void on_read(error_code ec, std::size_t bytes) {
+    if (ec) return finish(ec);
+    if (!ws_.got_binary()) {
+      state_.log.warn("text_frame_ignored", {{"event", "text_frame_ignored"},
+                                             {"agent_id", agent_id_},
+                                             {"session_id", session_id_},
+                                             {"bytes", bytes}});
+    } else {
+      Envelope envelope;
+      const auto data = buffer_.cdata();
+      if (!envelope.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
+        state_.log.warn("malformed_envelope", {{"event", "malformed_envelope"},
+                                               {"agent_id", agent_id_},
+                                               {"session_id", session_id_},
+                                               {"bytes", bytes}});
+      } else {
+        handle(envelope);
+      }
+    }
+    buffer_.consume(buffer_.size());
+    read();
+  }
+
+  void handle(const Envelope& envelope) {
+    if (closing_) return;  // the session is ending; results arrive again on the next one
+    if (last_in_seq_ != 0 && envelope.seq() <= last_in_seq_) {
+      state_.log.warn("seq_not_monotonic", {{"event", "seq_not_monotonic"},
+                                            {"agent_id", agent_id_},
+                                            {"session_id", session_id_},
+                                            {"seq", envelope.seq()},
+                                            {"previous_seq", last_in_seq_}});
+    }
+    last_in_seq_ = envelope.seq();
+
+    if (!registered_) {
+      if (envelope.payload_case() == Envelope::kRegister) return on_register(envelope);
+      state_.log.warn("protocol_violation", {{"event", "protocol_violation"},
+                                             {"agent_id", agent_id_},
+                                             {"session_id", session_id_},
+                                             {"reason", "first message must be Register"},
+                                             {"payload", payload_name(envelope.payload_case())}});
+      return close(kClosePolicy, "first message must be Register");
+    }
+
+    const std::uint64_t outbox_seq = envelope.outbox_seq();
+    if (outbox_seq > 0) {
+      const DeliveryLedger::Result result = state_.ledger.record(agent_id_, outbox_seq);
+      if (result.outcome == DeliveryLedger::Outcome::duplicate) {
+        state_.log.info("duplicate", {{"event", "duplicate"},
+                                      {"agent_id", agent_id_},
+                                      {"session_id", session_id_},
+                                      {"outbox_seq", outbox_seq},
+                                      {"type", payload_name(envelope.payload_case())}});
+        return note_outbox_entry();
+      }
+      if (result.gap_first != 0) {
+        state_.log.warn("outbox_gap", {{"event", "outbox_gap"},
+                                       {"agent_id", agent_id_},
+                                       {"session_id", session_id_},
+                                       {"missing_first", result.gap_first},
+                                       {"missing_last", result.gap_last}});
+      }
+    }
+    dispatch(envelope);
+    if (outbox_seq > 0) note_outbox_entry();
+  }
+
+  void dispatch(const Envelope& envelope) {
+    switch (envelope.payload_case()) {
+      case Envelope::kRegister:
+        state_.log.warn("unexpected_register", {{"event", "unexpected_register"},
+                                                {"agent_id", agent_id_},
+                                                {"session_id", session_id_}});
+        return;
+      case Envelope::kHeartbeat: return log_heartbeat(envelope.heartbeat());
+      case Envelope::kAck: {
+        const backup::v1::Ack& ack = envelope.ack();
+        state_.log.info("ack", {{"event", "ack"},
+                                {"agent_id", agent_id_},
+                                {"session_id", session_id_},
+                                {"correlation_id", ack.correlation_id()},
+                                {"accepted", ack.accepted()},
+                                {"reason", ack.reason()}});
+        return;
+      }
+      case Envelope::kJobUpdate:
+      case Envelope::kBackupCompleted:
+      case Envelope::kHealthCheckResult:
+      case Envelope::kDiscoveryReport:
+      case Envelope::kLogEvent:
+      case Envelope::kRestoreUpdate: return log_result(envelope);
+      default:
+        state_.log.warn("unexpected_message", {{"event", "unexpected_message"},
+                                               {"agent_id", agent_id_},
+                                               {"session_id", session_id_},
+                                               {"payload", payload_name(envelope.payload_case())}});
+        return;
+    }
+  }
+
+  void on_register(const Envelope& envelope) {
+    const backup::v1::Register& reg = envelope.register_();
+    const AgentEntry* entry = state_.registry.find(agent_id_);
+    if (entry == nullptr) {  // removed by a reload since the handshake
+      return close(kClosePolicy, "agent removed from configuration");
+    }
+    registered_ = true;
+    register_timer_.cancel();
+    const ServerConfig& config = *state_.config;
+    bool agent_acks = false;
+    for (const std::string& capability : reg.capabilities()) {
+      if (capability == kDeliveryAckCapability) agent_acks = true;
+    }
+    delivery_ack_ = config.delivery_ack && agent_acks;
+    state_.log.info("register", {{"event", "register"},
+                                 {"agent_id", agent_id_},
+                                 {"session_id", session_id_},
+                                 {"agent_version", reg.agent_version()},
+                                 {"hostname", reg.hostname()},
+                                 {"os", reg.os()},
+                                 {"arch", reg.arch()},
+                                 {"docker_version", reg.docker_version()},
+                                 {"capabilities", join(reg.capabilities())},
+                                 {"last_known_config_version", reg.last_known_config_version()},
+                                 {"delivery_ack", delivery_ack_}});
+
+    Envelope reply;
+    reply.set_correlation_id(envelope.correlation_id());
+    backup::v1::RegisterAck* ack = reply.mutable_register_ack();
+    ack->set_session_id(session_id_);
+    *ack->mutable_config() = entry->config;
+    ack->set_heartbeat_interval_sec(config.heartbeat_interval_sec);
+    ack->set_server_time_iso(core::iso8601_utc(core::now_ms()));
+    if (config.delivery_ack) ack->add_server_capabilities(std::string(kDeliveryAckCapability));
+    sent_config_ = entry->config.SerializeAsString();
+    send(std::move(reply));
+    schedule_ping();
+  }
+
+  void log_heartbeat(const backup::v1::Heartbeat& heartbeat) {
+    const backup::v1::AgentMetrics& metrics = heartbeat.metrics();
+    state_.log.info("heartbeat", {{"event", "heartbeat"},
+                                  {"agent_id", agent_id_},
+                                  {"session_id", session_id_},
+                                  {"config_version", heartbeat.config_version()},
+                                  {"cpu_percent", static_cast<double>(metrics.cpu_percent())},
+                                  {"mem_used_bytes", metrics.mem_used_bytes()},
+                                  {"mem_total_bytes", metrics.mem_total_bytes()},
+                                  {"disk_used_bytes", metrics.disk_used_bytes()},
+                                  {"disk_total_bytes", metrics.disk_total_bytes()},
+                                  {"queue_depth", metrics.queue_depth()},
+                                  {"active_job_ids", join(heartbeat.active_job_ids())}});
+  }
+
+  void log_result(const Envelope& envelope) {
+    const core::Logger& log = state_.log;
+    const std::uint64_t outbox_seq = envelope.outbox_seq();
+    const std::string_view type = payload_name(envelope.payload_case());
+    switch (envelope.payload_case()) {
+      case Envelope::kJobUpdate: {
+        const backup::v1::JobUpdate& m = envelope.job_update();
+        log.info("result", {{"event", "result"},
+                            {"agent_id", agent_id_},
+                            {"session_id", session_id_},
+                            {"type", type},
+                            {"outbox_seq", outbox_seq},
+                            {"job_id", m.job_id()},
+                            {"run_id", m.run_id()},
+                            {"status", backup::v1::JobStatus_Name(m.status())},
+                            {"progress_percent", m.progress_percent()},
+                            {"current_step", m.current_step()},
+                            {"error_message", m.error_message()}});
+        return;
+      }
+      case Envelope::kBackupCompleted: {
+        const backup::v1::BackupCompleted& m = envelope.backup_completed();
+        log.info("result", {{"event", "result"},
+                            {"agent_id", agent_id_},
+                            {"session_id", session_id_},
+                            {"type", type},
+                            {"outbox_seq", outbox_seq},
+                            {"job_id", m.job_id()},
+                            {"run_id", m.run_id()},
+                            {"status", "SUCCESS"},
+                            {"s3_key", m.s3_key()},
+                            {"size_bytes", m.size_bytes()},
+                            {"sha256", m.sha256()},
+                            {"duration_ms", m.duration_ms()},
+                            {"compression", m.compression()},
+                            {"db_engine_version", m.db_engine_version()},
+                            {"encrypted_dek_bytes", m.encrypted_dek().size()}});
+        return;
+      }
+      case Envelope::kHealthCheckResult: {
+        const backup::v1::HealthCheckResult& m = envelope.health_check_result();
+        log.info("result", {{"event", "result"},
+                            {"agent_id", agent_id_},
+                            {"session_id", session_id_},
+                            {"type", type},
+                            {"outbox_seq", outbox_seq},
+                            {"check_id", m.check_id()},
+                            {"ok", m.ok()},
+                            {"latency_ms", m.latency_ms()},
+                            {"status_code", m.status_code()},
+                            {"error_message", m.error()}});
+        return;
+      }
+      case Envelope::kDiscoveryReport: {
+        const backup::v1::DiscoveryReport& m = envelope.discovery_report();
+        std::string names;
+        for (const backup::v1::DiscoveredContainer& container : m.containers()) {
+          if (!names.empty()) names += ',';
+          names += container.name();
+        }
+        log.info("result", {{"event", "result"},
+                            {"agent_id", agent_id_},
+                            {"session_id", session_id_},
+                            {"type", type},
+                            {"outbox_seq", outbox_seq},
+                            {"containers", m.containers_size()},
+                            {"container_names", names}});
+        return;
+      }
+      case Envelope::kLogEvent: {
+        const backup::v1::LogEvent& m = envelope.log_event();
+        log.info("result", {{"event", "result"},
+                            {"agent_id", agent_id_},
+                            {"session_id", session_id_},
+                            {"type", type},
+                            {"outbox_seq", outbox_seq},
+                            {"log_level", backup::v1::LogLevel_Name(m.level())},
+                            {"job_id", m.job_id()},
+                            {"message", m.message()}});
+        return;
+      }
+      case Envelope::kRestoreUpdate: {
+        const backup::v1::RestoreUpdate& m = envelope.restore_update();
+        log.info("result", {{"event", "result"},
+                            {"agent_id", agent_id_},
+                            {"session_id", session_id_},
+                            {"type", type},
+                            {"outbox_seq", outbox_seq},
+                            {"restore_id", m.restore_id()},
+                            {"status", backup::v1::JobStatus_Name(m.status())},
+                            {"progress_percent", m.progress_percent()},
+                            {"current_step", m.current_step()},
+                            {"error_message", m.error_message()}});
+        return;
+      }
+      default: return;
+    }
+  }
+
+  // ------------------------------------------------------- delivery acks --
+
+  void note_outbox_entry() {
+    if (!delivery_ack_) return;
+    switch (coalescer_.on_entry()) {
+      case AckCoalescer::Action::none: return;
+      case AckCoalescer::Action::send_now: return send_delivery_ack();
+      case AckCoalescer::Action::arm_timer:
+        ack_timer_.expires_after(AckCoalescer::kMaxDelay);
+        ack_timer_.async_wait([self = shared_from_this()](error_code ec) {
+          if (ec) return;
+          if (self->coalescer_.on_timer()) self->send_delivery_ack();
+        });
+        return;
+    }
+  }
+
+  void send_delivery_ack() {
+    coalescer_.on_sent();
+    if (closing_ || finished_) return;
+    const std::uint64_t through = state_.ledger.highest(agent_id_);
+    if (through == 0) return;
+    Envelope envelope;
+    envelope.mutable_delivery_ack()->set_through_outbox_seq(through);
+    send(std::move(envelope));
+    state_.log.info("delivery_ack_sent", {{"event", "delivery_ack_sent"},
+                                          {"agent_id", agent_id_},
+                                          {"session_id", session_id_},
+                                          {"through", through}});
+  }
+
+  // ----------------------------------------------------------------- ping --
+
+  void schedule_ping() {
+    ping_timer_.expires_after(std::chrono::seconds(state_.config->ping_interval_sec));
+    ping_timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec || self->closing_ || self->finished_) return;
+      self->send_ping();
+      self->schedule_ping();
+    });
+  }
+
+  void send_ping() {
+    Envelope envelope;
+    envelope.set_correlation_id(next_correlation_id("ping"));
+    envelope.mutable_ping()->set_ts_ms(core::now_ms());
+    state_.log.info("ping_sent", {{"event", "ping_sent"},
+                                  {"agent_id", agent_id_},
+                                  {"session_id", session_id_},
+                                  {"correlation_id", envelope.correlation_id()}});
+    send(std::move(envelope));
+  }
+
+  std::string next_correlation_id(std::string_view kind) {
+    return std::string(kind) + "-" + session_id_.substr(0, 12) + "-" +
+           std::to_string(++correlation_counter_);
+  }
+
+  // -------------------------------------------------------------- writing --
+
+  void send(Envelope envelope) {
+    if (closing_ || finished_) return;
+    envelope.set_seq(++out_seq_);
+    envelope.set_ts_ms(core::now_ms());
+    queue_.push_back(envelope.SerializeAsString());
+    if (!writing_) write_next();
+  }
+
+  void write_next() {
+    if (queue_.empty()) {
+      if (pending_close_) do_close();
+      return;
+    }
+    writing_ = true;
+    ws_.async_write(
+        asio::buffer(queue_.front()),
+        [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
+  }
+
+  void on_write(error_code ec) {
+    writing_ = false;
+    queue_.pop_front();
+    if (ec) {
+      queue_.clear();
+      pending_close_.reset();
+      // The connection is broken; make sure the pending read ends too.
+      beast::get_lowest_layer(ws_).close();
+      return;
+    }
+    write_next();
+  }
+
+  void do_close() {
+    const websocket::close_reason reason = *pending_close_;
+    pending_close_.reset();
+    writing_ = true;  // a close frame counts as a write: nothing may follow it
+    ws_.async_close(reason, [self = shared_from_this()](error_code) {
+      // The read loop sees the agent's close frame (or the timeout) and finishes.
+    });
+  }
+
+  // ------------------------------------------------------------- teardown --
+
+  void cancel_timers() {
+    register_timer_.cancel();
+    ping_timer_.cancel();
+    ack_timer_.cancel();
+  }
+
+  void finish(error_code ec) {
+    if (finished_) return;
+    finished_ = true;
+    cancel_timers();
+    state_.detach(*this);
+    std::string reason;
+    if (close_reason_) {
+      reason = *close_reason_;
+    } else if (ec == websocket::error::closed) {
+      const websocket::close_reason& remote = ws_.reason();
+      reason = "agent closed the connection (" + std::to_string(remote.code) +
+               (remote.reason.empty() ? "" : " " + std::string(remote.reason.c_str())) + ")";
+    } else if (ec == beast::error::timeout) {
+      reason = "idle timeout";
+    } else {
+      reason = ec.message();
+    }
+    state_.log.info("agent_disconnected", {{"event", "agent_disconnected"},
+                                           {"agent_id", agent_id_},
+                                           {"session_id", session_id_},
+                                           {"reason", reason}});
+  }
+
+  ServerState& state_;
+  ConnectionSlot slot_;
+  websocket::stream<TlsStream> ws_;
+  asio::steady_timer register_timer_;
+  asio::steady_timer ping_timer_;
+  asio::steady_timer ack_timer_;
+  beast::flat_buffer buffer_;
+  std::optional<HttpRequest> upgrade_request_;
+  std::deque<std::string> queue_;
+  std::optional<websocket::close_reason> pending_close_;
+  std::optional<std::string> close_reason_;
+  std::string agent_id_;
+  std::string session_id_;
+  std::string remote_;
+  std::string sent_config_;  // serialized AgentConfig the agent last received
+  AckCoalescer coalescer_;
+  std::uint64_t out_seq_ = 0;
+  std::uint64_t last_in_seq_ = 0;
+  std::uint64_t correlation_counter_ = 0;
+  bool accepted_ = false;
+  bool registered_ = false;
+  bool delivery_ack_ = false;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+void start_agent_session(TlsStream stream, HttpRequest request, std::string agent_id,
+                         std::string remote, ServerState& state) {
+  std::make_shared<Session>(std::move(stream), std::move(agent_id), std::move(remote), state)
+      ->start(std::move(request));
+}
+
+}  // namespace backupy::controlplane::detail

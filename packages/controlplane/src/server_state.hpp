@@ -1,0 +1,68 @@
+#pragma once
+// State shared by the listener, the agent sessions and the Server (private to the package).
+// Everything here is touched only from the server's single io_context thread.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "backup/v1/agent.pb.h"
+#include "backupy/controlplane/agent_registry.hpp"
+#include "backupy/controlplane/delivery_tracker.hpp"
+#include "backupy/controlplane/server.hpp"
+#include "backupy/controlplane/server_config.hpp"
+#include "backupy/core/log.hpp"
+
+namespace backupy::controlplane::detail {
+
+// WebSocket close codes the server uses.
+inline constexpr std::uint16_t kCloseNormal = 1000;
+inline constexpr std::uint16_t kCloseGoingAway = 1001;
+inline constexpr std::uint16_t kClosePolicy = 1008;
+
+// One authenticated agent connection (implemented in agent_session.cpp).
+class AgentSession {
+ public:
+  virtual ~AgentSession() = default;
+  virtual const std::string& agent_id() const = 0;
+  virtual const std::string& session_id() const = 0;
+  // Sends ConfigUpdate if the session has registered and config differs (serialized bytes) from
+  // the configuration it last sent; returns whether it did.
+  virtual bool push_config_if_changed(const backup::v1::AgentConfig& config) = 0;
+  // Starts the closing handshake (after already queued messages); idempotent.
+  virtual void close(std::uint16_t code, std::string reason) = 0;
+};
+
+struct ServerState {
+  core::Logger log{"control-plane"};
+  ServerOptions options;
+  std::shared_ptr<const ServerConfig> config;
+  AgentRegistry registry;
+  DeliveryLedger ledger;
+  // The live session of each agent id (at most one).
+  std::map<std::string, std::weak_ptr<AgentSession>, std::less<>> sessions;
+  // TCP connections still open (TLS/HTTP stage or WebSocket), for a prompt shutdown.
+  std::size_t open_connections = 0;
+  bool stopping = false;
+
+  // Makes session the live one for its agent; an older live session is closed with 1000
+  // "replaced by a newer session".
+  void attach(const std::shared_ptr<AgentSession>& session);
+  // Forgets session if it is still the live one for its agent.
+  void detach(const AgentSession& session);
+};
+
+// Counts one open connection for as long as it lives.
+class ConnectionSlot {
+ public:
+  explicit ConnectionSlot(ServerState& state) : state_(state) { ++state_.open_connections; }
+  ~ConnectionSlot() { --state_.open_connections; }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+ private:
+  ServerState& state_;
+};
+
+}  // namespace backupy::controlplane::detail

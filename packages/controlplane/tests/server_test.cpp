@@ -1,0 +1,935 @@
+// In-process tests of the server: a real TLS listener on 127.0.0.1:0 and a small Beast
+// client (the only Beast translation unit of the tests).
+#include "backupy/controlplane/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "backupy/controlplane/delivery_tracker.hpp"
+#include "backupy/core/log.hpp"
+#include "backupy/core/redactor.hpp"
+#include "backupy/core/time.hpp"
+#include "test_support.hpp"
+
+namespace backupy::controlplane {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+using Envelope = backup::v1::Envelope;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+using testing::kKeyA;
+using testing::kKeyAHash;
+using testing::kKeyB;
+using testing::kKeyBHash;
+using testing::TempDir;
+using testing::write_text;
+
+constexpr std::string_view kPassword = "pw-s3cret-123";
+
+// ------------------------------------------------------------------------- logs --
+
+class LogCapture {
+ public:
+  LogCapture() {
+    core::configure_logging({core::LogLevel::debug, [this](std::string_view line) {
+                               std::lock_guard lock(mutex_);
+                               lines_.emplace_back(line);
+                               changed_.notify_all();
+                             }});
+  }
+  ~LogCapture() {
+    core::configure_logging({});
+    core::forget_all_secrets();
+  }
+
+  std::vector<json> events(std::string_view name) const {
+    std::lock_guard lock(mutex_);
+    std::vector<json> out;
+    for (const std::string& line : lines_) {
+      json parsed = json::parse(line);
+      if (parsed.value("event", "") == name) out.push_back(std::move(parsed));
+    }
+    return out;
+  }
+
+  // Waits until an event named `name` matching pred has been logged.
+  std::optional<json> wait_for(std::string_view name,
+                               const std::function<bool(const json&)>& pred = {},
+                               std::chrono::milliseconds timeout = 3s) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::unique_lock lock(mutex_);
+    std::size_t checked = 0;
+    while (true) {
+      for (; checked < lines_.size(); ++checked) {
+        json parsed = json::parse(lines_[checked]);
+        if (parsed.value("event", "") == name && (!pred || pred(parsed))) return parsed;
+      }
+      if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) return std::nullopt;
+    }
+  }
+
+  std::string all() const {
+    std::lock_guard lock(mutex_);
+    std::string out;
+    for (const std::string& line : lines_) out += line;
+    return out;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  std::vector<std::string> lines_;
+};
+
+// --------------------------------------------------------------------- clients --
+
+struct HttpReply {
+  unsigned status = 0;
+  std::string body;
+};
+
+void trust_test_ca(ssl::context& ctx, const std::filesystem::path& ca) {
+  ctx.load_verify_file(ca.string());
+  ctx.set_verify_mode(ssl::verify_peer);
+}
+
+HttpReply https_get(std::uint16_t port, const std::filesystem::path& ca, const std::string& target,
+                    const std::optional<std::string>& authorization = {}) {
+  asio::io_context io;
+  ssl::context ctx(ssl::context::tls_client);
+  trust_test_ca(ctx, ca);
+  beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
+  stream.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
+  beast::get_lowest_layer(stream).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  stream.handshake(ssl::stream_base::client);
+  http::request<http::empty_body> request(http::verb::get, target, 11);
+  request.set(http::field::host, "127.0.0.1");
+  if (authorization) request.set(http::field::authorization, *authorization);
+  http::write(stream, request);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(stream, buffer, response);
+  error_code ignored;
+  beast::get_lowest_layer(stream).socket().close(ignored);
+  return {response.result_int(), response.body()};
+}
+
+// A minimal agent: async Beast ops driven with io_context::run_one_for so every wait is
+// bounded.
+class AgentClient {
+ public:
+  AgentClient(std::uint16_t port, const std::filesystem::path& ca)
+      : port_(port), ctx_(ssl::context::tls_client) {
+    trust_test_ca(ctx_, ca);
+  }
+
+  // Connects and upgrades; returns 101 on success, 0 if the upgrade was declined.
+  unsigned connect(const std::string& key) {
+    ws_ = std::make_unique<Ws>(io_, ctx_);
+    ws_->next_layer().set_verify_callback(ssl::host_name_verification("127.0.0.1"));
+    beast::get_lowest_layer(*ws_).connect(
+        tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+    ws_->next_layer().handshake(ssl::stream_base::client);
+    ws_->set_option(websocket::stream_base::decorator([key](websocket::request_type& request) {
+      request.set(http::field::authorization, "Bearer " + key);
+    }));
+    websocket::response_type response;
+    error_code ec;
+    ws_->handshake(response, "127.0.0.1:" + std::to_string(port_), "/v1/agents/connect", ec);
+    ws_->binary(true);
+    // Beast 1.74 does not hand back the response of a declined upgrade: report 0 then.
+    return ec ? 0u : response.result_int();
+  }
+
+  // Connects, registers and returns the RegisterAck envelope.
+  Envelope register_agent(const std::string& key,
+                          std::vector<std::string> capabilities = {"pg_dump", "delivery_ack.v1"}) {
+    EXPECT_EQ(connect(key), 101u);
+    Envelope envelope;
+    backup::v1::Register* reg = envelope.mutable_register_();
+    reg->set_agent_version("1.2.3");
+    reg->set_hostname("host-1");
+    reg->set_os("linux");
+    reg->set_arch("amd64");
+    reg->set_last_known_config_version(2);
+    for (std::string& capability : capabilities) reg->add_capabilities(std::move(capability));
+    envelope.set_correlation_id("reg-1");
+    send(envelope);
+    std::optional<Envelope> ack = next(3s);
+    EXPECT_TRUE(ack && ack->has_register_ack()) << (ack ? ack->DebugString() : "nothing");
+    return ack.value_or(Envelope());
+  }
+
+  void send(Envelope envelope) {
+    envelope.set_seq(++seq_);
+    envelope.set_ts_ms(core::now_ms());
+    send_raw(envelope.SerializeAsString(), true);
+  }
+
+  void send_raw(const std::string& bytes, bool binary) {
+    ws_->binary(binary);
+    auto state = std::make_shared<std::optional<error_code>>();
+    ws_->async_write(asio::buffer(bytes), [state](error_code ec, std::size_t) { *state = ec; });
+    run_until([&] { return state->has_value(); }, 5s);
+    ws_->binary(true);
+    ASSERT_TRUE(state->has_value()) << "write timed out";
+    EXPECT_FALSE(state->value()) << state->value().message();
+  }
+
+  // The next envelope, or nullopt on timeout or when the connection ended (see closed()).
+  std::optional<Envelope> next(std::chrono::milliseconds timeout) {
+    if (closed_) return std::nullopt;
+    if (!read_) {
+      read_ = std::make_shared<std::optional<error_code>>();
+      ws_->async_read(buffer_, [state = read_](error_code ec, std::size_t) { *state = ec; });
+    }
+    run_until([&] { return read_->has_value(); }, timeout);
+    if (!read_->has_value()) return std::nullopt;
+    const error_code ec = read_->value();
+    read_.reset();
+    if (ec) {
+      closed_ = true;
+      close_reason_ = ws_->reason();
+      return std::nullopt;
+    }
+    Envelope envelope;
+    const auto data = buffer_.cdata();
+    EXPECT_TRUE(envelope.ParseFromArray(data.data(), static_cast<int>(data.size())));
+    buffer_.consume(buffer_.size());
+    EXPECT_GT(envelope.seq(), last_in_seq_) << "server seq must increase";
+    last_in_seq_ = envelope.seq();
+    return envelope;
+  }
+
+  // The next envelope with the given payload, skipping others (e.g. pings).
+  std::optional<Envelope> next_of(Envelope::PayloadCase payload,
+                                  std::chrono::milliseconds timeout = 3s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::optional<Envelope> envelope = next(std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now()));
+      if (!envelope) return std::nullopt;
+      if (envelope->payload_case() == payload) return envelope;
+    }
+    return std::nullopt;
+  }
+
+  // Reads DeliveryAcks until one covers `through`; returns every through value seen.
+  std::vector<std::uint64_t> acks_until(std::uint64_t through,
+                                        std::chrono::milliseconds timeout = 5s) {
+    std::vector<std::uint64_t> seen;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (seen.empty() || seen.back() < through) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left <= 0ms) break;
+      std::optional<Envelope> envelope = next_of(Envelope::kDeliveryAck, left);
+      if (!envelope) break;
+      seen.push_back(envelope->delivery_ack().through_outbox_seq());
+    }
+    return seen;
+  }
+
+  bool closed() const { return closed_; }
+  const websocket::close_reason& close_reason() const { return close_reason_; }
+
+  // Waits for the server to end the connection.
+  bool wait_closed(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!closed_ && std::chrono::steady_clock::now() < deadline) {
+      next(std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                 std::chrono::steady_clock::now()));
+    }
+    return closed_;
+  }
+
+ private:
+  using Ws = websocket::stream<beast::ssl_stream<tcp::socket>>;
+
+  void run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    io_.restart();
+    while (!done()) {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= 0ms) break;
+      io_.run_one_for(left);
+      if (io_.stopped()) io_.restart();
+    }
+  }
+
+  std::uint16_t port_;
+  asio::io_context io_;
+  ssl::context ctx_;
+  std::unique_ptr<Ws> ws_;
+  beast::flat_buffer buffer_;
+  std::shared_ptr<std::optional<error_code>> read_;
+  std::uint64_t seq_ = 0;
+  std::uint64_t last_in_seq_ = 0;
+  bool closed_ = false;
+  websocket::close_reason close_reason_;
+};
+
+Envelope job_update(std::uint64_t outbox_seq, backup::v1::JobStatus status = backup::v1::RUNNING) {
+  Envelope envelope;
+  envelope.set_outbox_seq(outbox_seq);
+  backup::v1::JobUpdate* update = envelope.mutable_job_update();
+  update->set_job_id("nightly");
+  update->set_run_id("run-" + std::to_string(outbox_seq));
+  update->set_status(status);
+  update->set_progress_percent(50);
+  if (status == backup::v1::FAILED) update->set_error_message("disk full");
+  return envelope;
+}
+
+// ---------------------------------------------------------------------- fixture --
+
+struct Knobs {
+  std::uint32_t ping_interval_sec = 30;
+  bool delivery_ack = true;
+  std::uint64_t version = 3;
+  bool with_agent_a = true;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string command =
+        "bash " + std::string(BACKUPY_TEST_PKI_SCRIPT) + " " + dir_.path().string();
+    ASSERT_EQ(std::system(command.c_str()), 0);
+  }
+
+  void TearDown() override { stop_server(); }
+
+  std::filesystem::path config_file() const { return dir_.path() / "cp.yaml"; }
+  std::filesystem::path ca() const { return dir_.path() / "ca.crt"; }
+
+  void write_config(const Knobs& knobs) {
+    std::string yaml =
+        "listen: \"127.0.0.1:0\"\n"
+        "tls: {cert_file: server.crt, key_file: server.key}\n"
+        "heartbeat_interval_sec: 15\n"
+        "ping_interval_sec: " +
+        std::to_string(knobs.ping_interval_sec) +
+        "\n"
+        "idle_timeout_sec: 60\n"
+        "delivery_ack: " +
+        std::string(knobs.delivery_ack ? "true" : "false") +
+        "\n"
+        "agents:\n";
+    if (knobs.with_agent_a) {
+      yaml +=
+          "  - id: agent-a\n"
+          "    key_sha256: \"" +
+          std::string(kKeyAHash) +
+          "\"\n"
+          "    config:\n"
+          "      version: " +
+          std::to_string(knobs.version) +
+          "\n"
+          "      targets: [{id: pg1, type: postgresql, connection: {host: db, port: 5432,"
+          " username: backup, password: \"" +
+          std::string(kPassword) +
+          "\"}}]\n"
+          "      jobs: [{id: nightly, target_id: pg1, cron: \"0 3 * * *\"}]\n";
+    }
+    yaml +=
+        "  - id: agent-b\n"
+        "    key_sha256: \"" +
+        std::string(kKeyBHash) + "\"\n";
+    write_text(config_file(), yaml);
+  }
+
+  void start(const Knobs& knobs = {}, ServerOptions options = {}) {
+    write_config(knobs);
+    options.config_file = config_file();
+    options.handle_signals = false;
+    server_ = std::make_unique<Server>(load_server_config(config_file()), options);
+    port_ = server_->port();
+    ASSERT_NE(port_, 0);
+    thread_ = std::thread([this] { server_->run(); });
+    ASSERT_TRUE(logs_.wait_for("listening"));
+  }
+
+  void stop_server() {
+    if (!server_) return;
+    server_->stop();
+    if (thread_.joinable()) thread_.join();
+    server_.reset();
+  }
+
+  AgentClient client() { return AgentClient(port_, ca()); }
+
+  // No line may ever carry an agent key or a configured password.
+  void expect_no_secrets_logged() {
+    const std::string all = logs_.all();
+    EXPECT_EQ(all.find(kKeyA), std::string::npos);
+    EXPECT_EQ(all.find(kKeyB), std::string::npos);
+    EXPECT_EQ(all.find(kPassword), std::string::npos);
+  }
+
+  LogCapture logs_;  // first: outlives the server thread
+  TempDir dir_;
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+  std::uint16_t port_ = 0;
+};
+
+// ------------------------------------------------------------------------ HTTP --
+
+TEST_F(ServerTest, LogsTheBoundPort) {
+  start();
+  const std::optional<json> listening = logs_.wait_for("listening");
+  ASSERT_TRUE(listening);
+  EXPECT_EQ((*listening)["port"].get<int>(), port_);
+  EXPECT_EQ((*listening)["component"], "control-plane");
+}
+
+TEST_F(ServerTest, HealthzAnswersOk) {
+  start();
+  HttpReply reply = https_get(port_, ca(), "/healthz");
+  EXPECT_EQ(reply.status, 200u);
+  EXPECT_EQ(reply.body, R"({"status":"ok"})");
+  EXPECT_EQ(https_get(port_, ca(), "/healthz?probe=1").status, 200u);
+}
+
+TEST_F(ServerTest, OtherPathsAre404) {
+  start();
+  for (const char* path : {"/", "/v1/agents", "/v1/agents/connect/x", "/healthz/x"}) {
+    HttpReply reply = https_get(port_, ca(), path, "Bearer " + kKeyA);
+    EXPECT_EQ(reply.status, 404u) << path;
+    EXPECT_EQ(reply.body, R"({"error":"not found"})");
+  }
+}
+
+TEST_F(ServerTest, ConnectWithoutKeyIs401) {
+  start();
+  HttpReply reply = https_get(port_, ca(), "/v1/agents/connect");
+  EXPECT_EQ(reply.status, 401u);
+  EXPECT_EQ(reply.body, R"({"error":"unauthorized"})");
+  const std::optional<json> failed = logs_.wait_for("auth_failed");
+  ASSERT_TRUE(failed);
+  EXPECT_EQ((*failed)["reason"], "missing authorization header");
+  EXPECT_EQ((*failed)["level"], "warn");
+  EXPECT_TRUE((*failed)["remote"].get<std::string>().starts_with("127.0.0.1:"));
+  EXPECT_EQ(https_get(port_, ca(), "/v1/agents/connect", "Basic YWJjOmRlZg==").status, 401u);
+}
+
+TEST_F(ServerTest, ConnectWithWrongKeyIs401AndTheKeyIsNotLogged) {
+  start();
+  const std::string wrong = "bkpy_live_0123456789abcdefghijABCDEFGHIJ01";
+  HttpReply reply = https_get(port_, ca(), "/v1/agents/connect", "Bearer " + wrong);
+  EXPECT_EQ(reply.status, 401u);
+  EXPECT_EQ(reply.body, R"({"error":"unauthorized"})");
+  AgentClient agent = client();
+  EXPECT_EQ(agent.connect(wrong), 0u);
+  const std::optional<json> failed = logs_.wait_for("auth_failed");
+  ASSERT_TRUE(failed);
+  EXPECT_EQ((*failed)["reason"], "unknown agent key");
+  EXPECT_EQ(logs_.all().find(wrong), std::string::npos);
+  EXPECT_EQ(logs_.all().find("0123456789abcdefghij"), std::string::npos);
+}
+
+TEST_F(ServerTest, ConnectWithoutUpgradeIs426) {
+  start();
+  EXPECT_EQ(https_get(port_, ca(), "/v1/agents/connect", "Bearer " + kKeyA).status, 426u);
+}
+
+TEST_F(ServerTest, OversizedRequestHeadersAre431) {
+  start();
+  HttpReply reply = https_get(port_, ca(), "/healthz", "Bearer " + std::string(20'000, 'x'));
+  EXPECT_EQ(reply.status, 431u);
+  EXPECT_TRUE(logs_.wait_for("http_request_too_large"));
+}
+
+TEST_F(ServerTest, SilentClientsAreDisconnected) {
+  ServerOptions options;
+  options.handshake_timeout = 200ms;
+  start({}, options);
+  asio::io_context io;
+  tcp::socket socket(io);
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+  // Say nothing: the server must give up on the TLS handshake and close.
+  const auto before = std::chrono::steady_clock::now();
+  char byte;
+  error_code ec;
+  socket.read_some(asio::buffer(&byte, 1), ec);
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 3s);
+}
+
+// -------------------------------------------------------------------- protocol --
+
+TEST_F(ServerTest, RegisterGetsRegisterAckWithConfigAndCapabilities) {
+  start();
+  AgentClient agent = client();
+  const std::uint64_t before = core::now_ms();
+  const Envelope reply = agent.register_agent(kKeyA);
+  EXPECT_EQ(reply.seq(), 1u);
+  EXPECT_GE(reply.ts_ms() + 1000, before);
+  EXPECT_EQ(reply.correlation_id(), "reg-1");
+  const backup::v1::RegisterAck& ack = reply.register_ack();
+  EXPECT_TRUE(std::regex_match(ack.session_id(), std::regex("[0-9a-f]{32}"))) << ack.session_id();
+  EXPECT_EQ(ack.config().version(), 3u);
+  ASSERT_EQ(ack.config().targets_size(), 1);
+  EXPECT_EQ(ack.config().targets(0).type(), backup::v1::POSTGRESQL);
+  EXPECT_EQ(ack.config().targets(0).connection().password_secret_ref(), kPassword);
+  EXPECT_EQ(ack.config().jobs(0).cron(), "0 3 * * *");
+  EXPECT_EQ(ack.heartbeat_interval_sec(), 15u);
+  EXPECT_TRUE(std::regex_match(ack.server_time_iso(),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z)")))
+      << ack.server_time_iso();
+  ASSERT_EQ(ack.server_capabilities_size(), 1);
+  EXPECT_EQ(ack.server_capabilities(0), "delivery_ack.v1");
+
+  const std::optional<json> connected = logs_.wait_for("agent_connected");
+  ASSERT_TRUE(connected);
+  EXPECT_EQ((*connected)["agent_id"], "agent-a");
+  EXPECT_EQ((*connected)["session_id"], ack.session_id());
+  EXPECT_TRUE((*connected)["remote"].get<std::string>().starts_with("127.0.0.1:"));
+  const std::optional<json> reg = logs_.wait_for("register");
+  ASSERT_TRUE(reg);
+  EXPECT_EQ((*reg)["agent_id"], "agent-a");
+  EXPECT_EQ((*reg)["agent_version"], "1.2.3");
+  EXPECT_EQ((*reg)["hostname"], "host-1");
+  EXPECT_EQ((*reg)["os"], "linux");
+  EXPECT_EQ((*reg)["arch"], "amd64");
+  EXPECT_EQ((*reg)["capabilities"], "pg_dump,delivery_ack.v1");
+  EXPECT_EQ((*reg)["last_known_config_version"], 2);
+  EXPECT_EQ((*reg)["delivery_ack"], true);
+  expect_no_secrets_logged();
+}
+
+TEST_F(ServerTest, HeartbeatAndAckAreLogged) {
+  start();
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  Envelope heartbeat;
+  heartbeat.mutable_heartbeat()->set_config_version(3);
+  heartbeat.mutable_heartbeat()->mutable_metrics()->set_cpu_percent(12.5f);
+  heartbeat.mutable_heartbeat()->mutable_metrics()->set_mem_used_bytes(100);
+  heartbeat.mutable_heartbeat()->mutable_metrics()->set_mem_total_bytes(200);
+  heartbeat.mutable_heartbeat()->mutable_metrics()->set_disk_used_bytes(300);
+  heartbeat.mutable_heartbeat()->mutable_metrics()->set_disk_total_bytes(400);
+  heartbeat.mutable_heartbeat()->mutable_metrics()->set_queue_depth(2);
+  heartbeat.mutable_heartbeat()->add_active_job_ids("j1");
+  heartbeat.mutable_heartbeat()->add_active_job_ids("j2");
+  agent.send(heartbeat);
+  Envelope ack;
+  ack.mutable_ack()->set_correlation_id("cfg-x");
+  ack.mutable_ack()->set_accepted(false);
+  ack.mutable_ack()->set_reason("bad cron");
+  agent.send(ack);
+
+  const std::optional<json> hb = logs_.wait_for("heartbeat");
+  ASSERT_TRUE(hb);
+  EXPECT_EQ((*hb)["agent_id"], "agent-a");
+  EXPECT_EQ((*hb)["config_version"], 3);
+  EXPECT_DOUBLE_EQ((*hb)["cpu_percent"].get<double>(), 12.5);
+  EXPECT_EQ((*hb)["mem_used_bytes"], 100);
+  EXPECT_EQ((*hb)["mem_total_bytes"], 200);
+  EXPECT_EQ((*hb)["disk_used_bytes"], 300);
+  EXPECT_EQ((*hb)["disk_total_bytes"], 400);
+  EXPECT_EQ((*hb)["queue_depth"], 2);
+  EXPECT_EQ((*hb)["active_job_ids"], "j1,j2");
+  const std::optional<json> logged = logs_.wait_for("ack");
+  ASSERT_TRUE(logged);
+  EXPECT_EQ((*logged)["correlation_id"], "cfg-x");
+  EXPECT_EQ((*logged)["accepted"], false);
+  EXPECT_EQ((*logged)["reason"], "bad cron");
+}
+
+TEST_F(ServerTest, FirstMessageMustBeRegister) {
+  start();
+  AgentClient agent = client();
+  ASSERT_EQ(agent.connect(kKeyA), 101u);
+  Envelope heartbeat;
+  heartbeat.mutable_heartbeat()->set_config_version(1);
+  agent.send(heartbeat);
+  ASSERT_TRUE(agent.wait_closed(3s));
+  EXPECT_EQ(agent.close_reason().code, 1008);
+  EXPECT_TRUE(logs_.wait_for("protocol_violation"));
+}
+
+TEST_F(ServerTest, RegisterMustArriveInTime) {
+  ServerOptions options;
+  options.register_timeout = 200ms;
+  start({}, options);
+  AgentClient agent = client();
+  ASSERT_EQ(agent.connect(kKeyA), 101u);
+  ASSERT_TRUE(agent.wait_closed(3s));
+  EXPECT_EQ(agent.close_reason().code, 1008);
+  EXPECT_TRUE(logs_.wait_for("register_timeout"));
+  const std::optional<json> gone = logs_.wait_for("agent_disconnected");
+  ASSERT_TRUE(gone);
+  EXPECT_EQ((*gone)["reason"], "Register not received in time");
+}
+
+TEST_F(ServerTest, TextAndMalformedFramesAreIgnored) {
+  start();
+  AgentClient agent = client();
+  ASSERT_EQ(agent.connect(kKeyA), 101u);
+  agent.send_raw("hello", false);
+  agent.send_raw(std::string("\xff\xff\xff\xff", 4), true);
+  Envelope envelope;
+  envelope.mutable_register_()->set_agent_version("1");
+  agent.send(envelope);
+  std::optional<Envelope> ack = agent.next(3s);
+  ASSERT_TRUE(ack);
+  EXPECT_TRUE(ack->has_register_ack());
+  EXPECT_TRUE(logs_.wait_for("text_frame_ignored"));
+  EXPECT_TRUE(logs_.wait_for("malformed_envelope"));
+}
+
+TEST_F(ServerTest, OversizedFrameEndsTheSession) {
+  start();
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  agent.send_raw(std::string(kMinMessageBytes + 1, 'x'), true);
+  ASSERT_TRUE(agent.wait_closed(5s));
+  EXPECT_EQ(agent.close_reason().code, 1009);  // message too big
+  EXPECT_TRUE(logs_.wait_for("agent_disconnected"));
+}
+
+TEST_F(ServerTest, AcceptsMessagesOfFourMebibytes) {
+  start();
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  Envelope big = job_update(1);
+  big.mutable_job_update()->set_current_step(std::string(kMinMessageBytes - 100, 's'));
+  ASSERT_LE(big.ByteSizeLong(), kMinMessageBytes);
+  agent.send(big);
+  EXPECT_EQ(agent.acks_until(1), std::vector<std::uint64_t>{1});
+}
+
+// ---------------------------------------------------------------- delivery ack --
+
+TEST_F(ServerTest, OutboxEntriesAreLoggedAndAckedCumulatively) {
+  start();
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  for (std::uint64_t seq = 1; seq <= 5; ++seq) {
+    agent.send(job_update(seq, seq == 5 ? backup::v1::FAILED : backup::v1::RUNNING));
+  }
+  const std::vector<std::uint64_t> acks = agent.acks_until(5);
+  ASSERT_FALSE(acks.empty());
+  EXPECT_EQ(acks.back(), 5u);
+  EXPECT_TRUE(std::is_sorted(acks.begin(), acks.end()));
+
+  ASSERT_TRUE(logs_.wait_for("result", [](const json& j) { return j["outbox_seq"] == 5; }));
+  const std::vector<json> results = logs_.events("result");
+  ASSERT_EQ(results.size(), 5u);
+  const json& last = results.back();
+  EXPECT_EQ(last["agent_id"], "agent-a");
+  EXPECT_EQ(last["type"], "job_update");
+  EXPECT_EQ(last["job_id"], "nightly");
+  EXPECT_EQ(last["run_id"], "run-5");
+  EXPECT_EQ(last["status"], "FAILED");
+  EXPECT_EQ(last["error_message"], "disk full");
+  const std::optional<json> sent =
+      logs_.wait_for("delivery_ack_sent", [](const json& j) { return j["through"] == 5; });
+  ASSERT_TRUE(sent);
+  EXPECT_EQ((*sent)["agent_id"], "agent-a");
+}
+
+TEST_F(ServerTest, LongReplayIsAckedSteadily) {
+  start();
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  constexpr std::uint64_t kEntries = 1000;
+  for (std::uint64_t seq = 1; seq <= kEntries; ++seq) agent.send(job_update(seq));
+  const std::vector<std::uint64_t> acks = agent.acks_until(kEntries, 10s);
+  ASSERT_FALSE(acks.empty());
+  EXPECT_EQ(acks.back(), kEntries);
+  EXPECT_GE(acks.size(), kEntries / AckCoalescer::kMaxBatch);  // at least one per 100 entries
+  EXPECT_LE(acks.size(), kEntries / 2);                        // and clearly coalesced
+  EXPECT_TRUE(std::is_sorted(acks.begin(), acks.end()));
+}
+
+TEST_F(ServerTest, DuplicatesAreLoggedOnceAndAckedAgain) {
+  start();
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) agent.send(job_update(seq));
+  ASSERT_EQ(agent.acks_until(3).back(), 3u);
+  agent.send(job_update(2));
+  agent.send(job_update(3));
+  EXPECT_EQ(agent.acks_until(3).back(), 3u);  // re-acked so the agent can drop them
+  ASSERT_TRUE(logs_.wait_for("duplicate", [](const json& j) { return j["outbox_seq"] == 3; }));
+  const std::vector<json> duplicates = logs_.events("duplicate");
+  ASSERT_EQ(duplicates.size(), 2u);
+  EXPECT_EQ(duplicates[0]["agent_id"], "agent-a");
+  EXPECT_EQ(duplicates[0]["outbox_seq"], 2);
+  EXPECT_EQ(logs_.events("result").size(), 3u);
+}
+
+TEST_F(ServerTest, DeduplicationSpansSessions) {
+  start();
+  {
+    AgentClient first = client();
+    first.register_agent(kKeyA);
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) first.send(job_update(seq));
+    ASSERT_EQ(first.acks_until(3).back(), 3u);
+  }
+  AgentClient second = client();
+  second.register_agent(kKeyA);
+  for (std::uint64_t seq = 2; seq <= 4; ++seq) second.send(job_update(seq));
+  EXPECT_EQ(second.acks_until(4).back(), 4u);
+  ASSERT_TRUE(logs_.wait_for("result", [](const json& j) { return j["outbox_seq"] == 4; }));
+  EXPECT_EQ(logs_.events("duplicate").size(), 2u);
+  EXPECT_EQ(logs_.events("result").size(), 4u);
+}
+
+TEST_F(ServerTest, GapStillAcksTheHighestReceived) {
+  start();
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  agent.send(job_update(1));
+  agent.send(job_update(2));
+  agent.send(job_update(5));
+  EXPECT_EQ(agent.acks_until(5).back(), 5u);
+  const std::optional<json> gap = logs_.wait_for("outbox_gap");
+  ASSERT_TRUE(gap);
+  EXPECT_EQ((*gap)["missing_first"], 3);
+  EXPECT_EQ((*gap)["missing_last"], 4);
+}
+
+TEST_F(ServerTest, OtherResultTypesAreLoggedWithTheirFields) {
+  start();
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  Envelope done;
+  done.set_outbox_seq(1);
+  backup::v1::BackupCompleted* completed = done.mutable_backup_completed();
+  completed->set_job_id("nightly");
+  completed->set_run_id("r1");
+  completed->set_s3_key("k/1");
+  completed->set_size_bytes(1234);
+  completed->set_sha256("ab");
+  completed->set_encrypted_dek(std::string(32, '\x01'));
+  agent.send(done);
+  Envelope check;
+  check.set_outbox_seq(2);
+  check.mutable_health_check_result()->set_check_id("web");
+  check.mutable_health_check_result()->set_ok(true);
+  check.mutable_health_check_result()->set_status_code(200);
+  agent.send(check);
+  Envelope log_event;
+  log_event.set_outbox_seq(3);
+  log_event.mutable_log_event()->set_level(backup::v1::WARN);
+  log_event.mutable_log_event()->set_message("slow");
+  agent.send(log_event);
+  ASSERT_EQ(agent.acks_until(3).back(), 3u);
+  ASSERT_TRUE(logs_.wait_for("result", [](const json& j) { return j["outbox_seq"] == 3; }));
+  const std::vector<json> results = logs_.events("result");
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0]["type"], "backup_completed");
+  EXPECT_EQ(results[0]["run_id"], "r1");
+  EXPECT_EQ(results[0]["size_bytes"], 1234);
+  EXPECT_EQ(results[0]["s3_key"], "k/1");
+  EXPECT_EQ(results[1]["type"], "health_check_result");
+  EXPECT_EQ(results[1]["check_id"], "web");
+  EXPECT_EQ(results[1]["ok"], true);
+  EXPECT_EQ(results[2]["type"], "log_event");
+  EXPECT_EQ(results[2]["log_level"], "WARN");
+  EXPECT_EQ(results[2]["message"], "slow");
+}
+
+TEST_F(ServerTest, AgentWithoutTheCapabilityGetsNoDeliveryAck) {
+  start();
+  AgentClient agent = client();
+  const Envelope reply = agent.register_agent(kKeyA, {"pg_dump"});
+  EXPECT_EQ(reply.register_ack().server_capabilities_size(), 1);
+  agent.send(job_update(1));
+  ASSERT_TRUE(logs_.wait_for("result"));
+  EXPECT_FALSE(agent.next(300ms));
+  EXPECT_FALSE(agent.closed());
+}
+
+TEST_F(ServerTest, DeliveryAckOffBehavesLikeAV1Server) {
+  Knobs knobs;
+  knobs.delivery_ack = false;
+  start(knobs);
+  AgentClient agent = client();
+  const Envelope reply = agent.register_agent(kKeyA);
+  EXPECT_EQ(reply.register_ack().server_capabilities_size(), 0);
+  agent.send(job_update(1));
+  agent.send(job_update(1));
+  ASSERT_TRUE(logs_.wait_for("duplicate"));
+  EXPECT_FALSE(agent.next(300ms));
+  EXPECT_TRUE(logs_.events("delivery_ack_sent").empty());
+}
+
+// -------------------------------------------------------------- session control --
+
+TEST_F(ServerTest, NewSessionReplacesTheOldOne) {
+  start();
+  AgentClient first = client();
+  const std::string first_session = first.register_agent(kKeyA).register_ack().session_id();
+  AgentClient second = client();
+  const std::string second_session = second.register_agent(kKeyA).register_ack().session_id();
+  EXPECT_NE(first_session, second_session);
+  ASSERT_TRUE(first.wait_closed(3s));
+  EXPECT_EQ(first.close_reason().code, 1000);
+  EXPECT_EQ(std::string(first.close_reason().reason.c_str()), "replaced by a newer session");
+  const std::optional<json> gone = logs_.wait_for("agent_disconnected");
+  ASSERT_TRUE(gone);
+  EXPECT_EQ((*gone)["session_id"], first_session);
+  EXPECT_EQ((*gone)["reason"], "replaced by a newer session");
+  second.send(job_update(1));
+  EXPECT_EQ(second.acks_until(1).back(), 1u);
+}
+
+TEST_F(ServerTest, TwoAgentsAreIndependent) {
+  start();
+  AgentClient a = client();
+  a.register_agent(kKeyA);
+  AgentClient b = client();
+  const Envelope reply = b.register_agent(kKeyB);
+  EXPECT_EQ(reply.register_ack().config().version(), 0u);
+  a.send(job_update(7));
+  b.send(job_update(7));
+  EXPECT_EQ(a.acks_until(7).back(), 7u);
+  EXPECT_EQ(b.acks_until(7).back(), 7u);
+  EXPECT_TRUE(logs_.events("duplicate").empty());
+}
+
+TEST_F(ServerTest, PingArrivesAndItsAckIsLogged) {
+  Knobs knobs;
+  knobs.ping_interval_sec = 1;
+  start(knobs);
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  std::optional<Envelope> ping = agent.next_of(Envelope::kPing, 3s);
+  ASSERT_TRUE(ping);
+  EXPECT_FALSE(ping->correlation_id().empty());
+  EXPECT_GT(ping->ping().ts_ms(), 0u);
+  EXPECT_GT(ping->seq(), 1u);
+  Envelope ack;
+  ack.set_correlation_id(ping->correlation_id());
+  ack.mutable_ack()->set_correlation_id(ping->correlation_id());
+  ack.mutable_ack()->set_accepted(true);
+  agent.send(ack);
+  const std::string id = ping->correlation_id();
+  EXPECT_TRUE(
+      logs_.wait_for("ping_sent", [&](const json& j) { return j["correlation_id"] == id; }));
+  const std::optional<json> logged =
+      logs_.wait_for("ack", [&](const json& j) { return j["correlation_id"] == id; });
+  ASSERT_TRUE(logged);
+  EXPECT_EQ((*logged)["accepted"], true);
+  std::optional<Envelope> second = agent.next_of(Envelope::kPing, 3s);
+  ASSERT_TRUE(second);
+  EXPECT_NE(second->correlation_id(), id);
+}
+
+TEST_F(ServerTest, ReloadPushesChangedConfigs) {
+  start();
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+
+  ReloadResult unchanged = server_->reload();
+  EXPECT_TRUE(unchanged.ok) << unchanged.error;
+  EXPECT_EQ(unchanged.config_updates_sent, 0u);
+
+  Knobs knobs;
+  knobs.version = 4;
+  write_config(knobs);
+  ReloadResult result = server_->reload();
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(result.agents, 2u);
+  EXPECT_EQ(result.config_updates_sent, 1u);
+  std::optional<Envelope> update = agent.next_of(Envelope::kConfigUpdate);
+  ASSERT_TRUE(update);
+  EXPECT_EQ(update->config_update().config().version(), 4u);
+  EXPECT_EQ(update->config_update().config().targets(0).connection().password_secret_ref(),
+            kPassword);
+  EXPECT_FALSE(update->correlation_id().empty());
+  Envelope ack;
+  ack.mutable_ack()->set_correlation_id(update->correlation_id());
+  ack.mutable_ack()->set_accepted(true);
+  agent.send(ack);
+
+  const std::optional<json> sent = logs_.wait_for("config_update_sent");
+  ASSERT_TRUE(sent);
+  EXPECT_EQ((*sent)["agent_id"], "agent-a");
+  EXPECT_EQ((*sent)["version"], 4);
+  EXPECT_EQ((*sent)["correlation_id"], update->correlation_id());
+  const std::string id = update->correlation_id();
+  EXPECT_TRUE(logs_.wait_for("ack", [&](const json& j) { return j["correlation_id"] == id; }));
+  const std::vector<json> reloaded = logs_.events("config_reloaded");
+  ASSERT_EQ(reloaded.size(), 2u);
+  EXPECT_EQ(reloaded[1]["agents"], 2);
+
+  // A new session gets the new configuration in its RegisterAck.
+  AgentClient later = client();
+  EXPECT_EQ(later.register_agent(kKeyA).register_ack().config().version(), 4u);
+  expect_no_secrets_logged();
+}
+
+TEST_F(ServerTest, FailedReloadKeepsTheOldConfig) {
+  start();
+  write_text(config_file(),
+             "listen: \"127.0.0.1:0\"\ntls: {cert_file: server.crt,"
+             " key_file: server.key}\nagentz: []\n");
+  const ReloadResult result = server_->reload();
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.error, config_file().string() +
+                              ":3: agentz is not a known key (expected one of: listen, tls, "
+                              "heartbeat_interval_sec, ping_interval_sec, idle_timeout_sec, "
+                              "max_message_bytes, delivery_ack, agents)");
+  const std::optional<json> failed = logs_.wait_for("config_reload_failed");
+  ASSERT_TRUE(failed);
+  EXPECT_EQ((*failed)["error"], result.error);
+  AgentClient agent = client();
+  EXPECT_EQ(agent.register_agent(kKeyA).register_ack().config().version(), 3u);
+}
+
+TEST_F(ServerTest, ReloadRemovingAnAgentEndsItsSession) {
+  start();
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  Knobs knobs;
+  knobs.with_agent_a = false;
+  write_config(knobs);
+  ASSERT_TRUE(server_->reload().ok);
+  ASSERT_TRUE(agent.wait_closed(3s));
+  EXPECT_EQ(agent.close_reason().code, 1008);
+  EXPECT_EQ(https_get(port_, ca(), "/v1/agents/connect", "Bearer " + kKeyA).status, 401u);
+}
+
+TEST_F(ServerTest, StopClosesSessionsWithGoingAway) {
+  start();
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  const auto before = std::chrono::steady_clock::now();
+  server_->stop();
+  ASSERT_TRUE(agent.wait_closed(5s));
+  EXPECT_EQ(agent.close_reason().code, 1001);
+  thread_.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 5s);
+  server_.reset();
+  EXPECT_TRUE(logs_.wait_for("stopped"));
+}
+
+}  // namespace
+}  // namespace backupy::controlplane
