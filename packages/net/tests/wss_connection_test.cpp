@@ -378,6 +378,22 @@ TEST_F(WssConnectionTest, OversizedMessageMidStreamStillReportsTooBig) {
   EXPECT_EQ(conn->wait_closed(2s), 1009);
 }
 
+TEST_F(WssConnectionTest, MalformedFrameClosesWith1002) {
+  WsTestPeer peer(peer_options());
+  start(client_options(peer.port()));
+  ASSERT_TRUE(run_until_open());
+  auto conn = peer.accept(2s);
+  ASSERT_TRUE(conn);
+  conn->send_raw(std::string("\x83\x00", 2));  // FIN + reserved opcode 3, empty
+  const CloseInfo& info = run_until_closed();
+  EXPECT_EQ(info.stage, CloseInfo::Stage::open);
+  EXPECT_EQ(info.close_code, 1002);
+  EXPECT_TRUE(info.message.starts_with("control plane violated the WebSocket protocol ("))
+      << info.message;
+  EXPECT_TRUE(info.message.ends_with("); closed with 1002 (protocol error)")) << info.message;
+  EXPECT_EQ(conn->wait_closed(2s), 1002);
+}
+
 TEST_F(WssConnectionTest, ServerCloseCodeAndReasonAreReported) {
   WsTestPeer peer(peer_options());
   start(client_options(peer.port()));
@@ -529,6 +545,7 @@ TEST_F(WssConnectionTest, CloseBeforeOpenReportsALocalClose) {
   const CloseInfo& info = run_until_closed();
   EXPECT_EQ(info.message, "closed by the agent before the connection opened");
   EXPECT_EQ(info.stage, CloseInfo::Stage::tls);
+  EXPECT_EQ(info.close_code, 0);  // no close frame was sent
   run_until([] { return false; }, 50ms);
   EXPECT_EQ(closed_calls_, 1);
 }

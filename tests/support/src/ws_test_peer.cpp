@@ -23,7 +23,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
-#include <utility>  // before Asio: awaitable.hpp forgets it
+#include <utility>
 
 namespace backupy::test_support {
 
