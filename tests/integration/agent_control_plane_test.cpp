@@ -159,6 +159,32 @@ TEST_F(AgentControlPlaneTest, ConfigUpdateIsAppliedAckedAndSurvivesRestart) {
   EXPECT_EQ(agent.log().raw().find("Pg-Secret-Passw0rd"), std::string::npos);
 }
 
+TEST_F(AgentControlPlaneTest, KeyRotationDropsStoredSecretsAndFetchesAFreshConfig) {
+  ControlPlane cp(ws_, {});
+  Agent old_agent(ws_, {.server_url = cp.url()});
+  old_agent.start();
+  ASSERT_TRUE(old_agent.log().wait_for(agent_msg("applied config"), 20s));
+  old_agent.stop_gracefully();
+
+  const std::string new_key = agent_key_for("rotated");
+  cp.rotate_agent_key(new_key);
+  ASSERT_TRUE(cp.log().wait_for(event_is("config_reloaded"), 10s)) << cp.log().dump_tail();
+  const std::size_t mark = cp.log().size();
+  Agent agent(ws_, {.server_url = cp.url(), .agent_key = new_key});  // same state dir
+  agent.start();
+  ASSERT_TRUE(agent.log().wait_for(
+      msg_contains("stored config secrets were sealed with a different agent key"), 10s))
+      << agent.log().dump_tail();
+  const auto reg = cp.log().wait_for(event_is("register"), 20s, mark);
+  ASSERT_TRUE(reg);
+  EXPECT_EQ(reg->value("last_known_config_version", -1), 0) << "a fresh config is requested";
+  ASSERT_TRUE(agent.log().wait_for(agent_msg("applied config"), 10s)) << agent.log().dump_tail();
+  const auto full = agent.command({"dump-state", "--allow-secrets"});
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  EXPECT_NE(full.out.find("Pg-Secret-Passw0rd"), std::string::npos)
+      << "the fresh config restores the secrets";
+}
+
 TEST_F(AgentControlPlaneTest, SigtermExitsCleanlyWithinTenSeconds) {
   ControlPlane cp(ws_, {});
   Agent agent(ws_, {.server_url = cp.url()});

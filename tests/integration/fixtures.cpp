@@ -98,6 +98,11 @@ void ControlPlane::reload(const std::string& agent_config_yaml) {
   process_->signal(SIGHUP);
 }
 
+void ControlPlane::rotate_agent_key(const std::string& new_key) {
+  options_.agent_key = new_key;
+  reload(options_.agent_config_yaml);
+}
+
 void ControlPlane::kill() {
   process_->kill_and_wait();
 }

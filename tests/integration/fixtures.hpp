@@ -7,12 +7,13 @@
 #include <memory>
 #include <string>
 
-#include "log_watcher.hpp"
-#include "process.hpp"
+#include "backupy/test_support/log_watcher.hpp"
+#include "backupy/test_support/process.hpp"
 
 namespace backupy::testing {
 
 using namespace std::chrono_literals;
+using namespace backupy::test_support;  // Process, LogWatcher, predicates
 
 // A temp directory removed at the end of the test, plus the shared test PKI.
 class Workspace {
@@ -62,6 +63,8 @@ class ControlPlane {
   void kill();     // SIGKILL, as a crash
   void restart();  // start again on the same port
   void write_config(const std::string& agent_config_yaml);
+  // The agent's key changes server-side (rotation): rewrite + SIGHUP.
+  void rotate_agent_key(const std::string& new_key);
 
  private:
   void start();

@@ -1,4 +1,4 @@
-#include "process.hpp"
+#include "backupy/test_support/process.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace backupy::testing {
+namespace backupy::test_support {
 namespace {
 
 std::vector<char*> c_strings(std::vector<std::string>& items) {
@@ -130,4 +130,4 @@ long rss_kib(pid_t pid) {
   return 0;
 }
 
-}  // namespace backupy::testing
+}  // namespace backupy::test_support

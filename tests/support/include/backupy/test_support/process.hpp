@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace backupy::testing {
+namespace backupy::test_support {
 
 class Process {
  public:
@@ -49,4 +49,4 @@ CommandResult run_command(std::vector<std::string> argv, std::map<std::string, s
 // Resident set size of a process in KiB (from /proc/<pid>/status), 0 if unknown.
 long rss_kib(pid_t pid);
 
-}  // namespace backupy::testing
+}  // namespace backupy::test_support

@@ -1,9 +1,9 @@
-#include "log_watcher.hpp"
+#include "backupy/test_support/log_watcher.hpp"
 
 #include <fstream>
 #include <thread>
 
-namespace backupy::testing {
+namespace backupy::test_support {
 
 void LogWatcher::poll() {
   std::ifstream in(file_, std::ios::binary);
@@ -83,4 +83,4 @@ LinePredicate both(LinePredicate a, LinePredicate b) {
   return [a = std::move(a), b = std::move(b)](const Json& line) { return a(line) && b(line); };
 }
 
-}  // namespace backupy::testing
+}  // namespace backupy::test_support

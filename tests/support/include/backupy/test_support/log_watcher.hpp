@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace backupy::testing {
+namespace backupy::test_support {
 
 using Json = nlohmann::json;
 using LinePredicate = std::function<bool(const Json&)>;
@@ -46,4 +46,4 @@ LinePredicate msg_is(std::string msg);      // {"msg": msg}
 LinePredicate msg_contains(std::string fragment);
 LinePredicate both(LinePredicate a, LinePredicate b);
 
-}  // namespace backupy::testing
+}  // namespace backupy::test_support
