@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include "backupy/test_support/connect_proxy.hpp"
 #include "fixtures.hpp"
 
 namespace backupy::testing {
@@ -209,6 +210,29 @@ TEST_F(AgentControlPlaneTest, SigtermExitsCleanlyWithinTenSeconds) {
   const auto after = agent.command({"health-check"});
   EXPECT_EQ(after.exit_code, 1);
   EXPECT_NE(after.out.find("unhealthy"), std::string::npos);
+}
+
+TEST_F(AgentControlPlaneTest, DialsThroughAnHttpsProxyUnlessNoProxyMatches) {
+  ControlPlane cp(ws_, {});
+  test_support::TestConnectProxy proxy;
+  const std::string proxy_url = "http://bob:pr0xy-pass@127.0.0.1:" + std::to_string(proxy.port());
+  Agent agent(ws_, {.server_url = "https://localhost:" + std::to_string(cp.port()),
+                    .extra_env = {{"HTTPS_PROXY", proxy_url}}});
+  agent.start();
+  ASSERT_TRUE(cp.log().wait_for(event_is("register"), 20s)) << agent.log().dump_tail();
+  ASSERT_EQ(proxy.tunnels(), 1);
+  EXPECT_EQ(proxy.requests().front().rfind("CONNECT localhost:" + std::to_string(cp.port()), 0),
+            0u);
+  EXPECT_EQ(agent.log().raw().find("pr0xy-pass"), std::string::npos);
+  agent.stop_gracefully();
+
+  Agent direct(ws_,
+               {.server_url = "https://localhost:" + std::to_string(cp.port()),
+                .extra_env = {{"HTTPS_PROXY", proxy_url}, {"NO_PROXY", "localhost"}}},
+               "direct");
+  direct.start();
+  ASSERT_TRUE(direct.log().wait_for(msg_is("registered with control plane"), 20s));
+  EXPECT_EQ(proxy.tunnels(), 1) << "NO_PROXY must bypass the proxy";
 }
 
 TEST_F(AgentControlPlaneTest, AgentStartsAndRetriesWhileTheServerIsDown) {
