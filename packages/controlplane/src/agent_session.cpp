@@ -19,10 +19,16 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <deque>
 #include <optional>
+#include <string_view>
+#include <variant>
+#include <vector>
 
 #include "backupy/core/hex.hpp"
+#include "backupy/core/log.hpp"
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
+#include "backupy/wire/capabilities.hpp"
+#include "backupy/wire/envelope_codec.hpp"
 #include "transport.hpp"
 
 namespace backupy::controlplane::detail {
@@ -44,30 +50,6 @@ std::string join(const google::protobuf::RepeatedPtrField<std::string>& items) {
     out += item;
   }
   return out;
-}
-
-std::string_view payload_name(Envelope::PayloadCase payload) {
-  switch (payload) {
-    case Envelope::kRegister: return "register";
-    case Envelope::kHeartbeat: return "heartbeat";
-    case Envelope::kDiscoveryReport: return "discovery_report";
-    case Envelope::kJobUpdate: return "job_update";
-    case Envelope::kBackupCompleted: return "backup_completed";
-    case Envelope::kHealthCheckResult: return "health_check_result";
-    case Envelope::kLogEvent: return "log_event";
-    case Envelope::kRestoreUpdate: return "restore_update";
-    case Envelope::kAck: return "ack";
-    case Envelope::kRegisterAck: return "register_ack";
-    case Envelope::kConfigUpdate: return "config_update";
-    case Envelope::kRunBackup: return "run_backup";
-    case Envelope::kCancelJob: return "cancel_job";
-    case Envelope::kRunHealthCheck: return "run_health_check";
-    case Envelope::kSelfUpdate: return "self_update";
-    case Envelope::kPing: return "ping";
-    case Envelope::kDeliveryAck: return "delivery_ack";
-    case Envelope::PAYLOAD_NOT_SET: return "none";
-  }
-  return "unknown";
 }
 
 class Session final : public AgentSession, public std::enable_shared_from_this<Session> {
@@ -111,11 +93,8 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
     envelope.set_correlation_id(next_correlation_id("config"));
     *envelope.mutable_config_update()->mutable_config() = config;
     sent_config_ = std::move(bytes);
-    state_.log.info("config_update_sent", {{"event", "config_update_sent"},
-                                           {"agent_id", agent_id_},
-                                           {"session_id", session_id_},
-                                           {"version", config.version()},
-                                           {"correlation_id", envelope.correlation_id()}});
+    emit(core::LogLevel::info, "config_update_sent",
+         {{"version", config.version()}, {"correlation_id", envelope.correlation_id()}});
     send(std::move(envelope));
     return true;
   }
@@ -141,10 +120,7 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
     }
     accepted_ = true;
     state_.attach(shared_from_this());
-    state_.log.info("agent_connected", {{"event", "agent_connected"},
-                                        {"agent_id", agent_id_},
-                                        {"session_id", session_id_},
-                                        {"remote", remote_}});
+    emit(core::LogLevel::info, "agent_connected", {{"remote", remote_}});
     if (state_.stopping) {
       close(kCloseGoingAway, "server shutting down");
     } else {
@@ -158,10 +134,8 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
 
   void on_register_timeout() {
     if (registered_ || closing_ || finished_) return;
-    state_.log.warn("register_timeout", {{"event", "register_timeout"},
-                                         {"agent_id", agent_id_},
-                                         {"session_id", session_id_},
-                                         {"timeout_ms", state_.options.register_timeout.count()}});
+    emit(core::LogLevel::warn, "register_timeout",
+         {{"timeout_ms", state_.options.register_timeout.count()}});
     close(kClosePolicy, "Register not received in time");
   }
 
@@ -176,20 +150,18 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
   void on_read(error_code ec, std::size_t bytes) {
     if (ec) return finish(ec);
     if (!ws_.got_binary()) {
-      state_.log.warn("text_frame_ignored", {{"event", "text_frame_ignored"},
-                                             {"agent_id", agent_id_},
-                                             {"session_id", session_id_},
-                                             {"bytes", bytes}});
+      emit(core::LogLevel::warn, "text_frame_ignored", {{"bytes", bytes}});
     } else {
-      Envelope envelope;
       const auto data = buffer_.cdata();
-      if (!envelope.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
-        state_.log.warn("malformed_envelope", {{"event", "malformed_envelope"},
-                                               {"agent_id", agent_id_},
-                                               {"session_id", session_id_},
-                                               {"bytes", bytes}});
+      const auto decoded = wire::decode_agent_frame(
+          std::string_view(static_cast<const char*>(data.data()), data.size()));
+      const auto* rejected = std::get_if<wire::Rejected>(&decoded);
+      if (rejected && !rejected->envelope) {
+        emit(core::LogLevel::warn, "malformed_envelope", {{"bytes", bytes}});
       } else {
-        handle(envelope);
+        // Empty, unknown and server-only payloads are not skipped: they still count for seq and
+        // outbox_seq, and handle() reports them (protocol_violation, unexpected_message).
+        handle(rejected ? *rejected->envelope : std::get<Envelope>(decoded));
       }
     }
     buffer_.consume(buffer_.size());
@@ -199,21 +171,16 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
   void handle(const Envelope& envelope) {
     if (closing_) return;  // the session is ending; results arrive again on the next one
     if (last_in_seq_ != 0 && envelope.seq() <= last_in_seq_) {
-      state_.log.warn("seq_not_monotonic", {{"event", "seq_not_monotonic"},
-                                            {"agent_id", agent_id_},
-                                            {"session_id", session_id_},
-                                            {"seq", envelope.seq()},
-                                            {"previous_seq", last_in_seq_}});
+      emit(core::LogLevel::warn, "seq_not_monotonic",
+           {{"seq", envelope.seq()}, {"previous_seq", last_in_seq_}});
     }
     last_in_seq_ = envelope.seq();
 
     if (!registered_) {
       if (envelope.payload_case() == Envelope::kRegister) return on_register(envelope);
-      state_.log.warn("protocol_violation", {{"event", "protocol_violation"},
-                                             {"agent_id", agent_id_},
-                                             {"session_id", session_id_},
-                                             {"reason", "first message must be Register"},
-                                             {"payload", payload_name(envelope.payload_case())}});
+      emit(core::LogLevel::warn, "protocol_violation",
+           {{"reason", "first message must be Register"},
+            {"payload", wire::payload_name(envelope.payload_case())}});
       return close(kClosePolicy, "first message must be Register");
     }
 
@@ -221,19 +188,13 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
     if (outbox_seq > 0) {
       const DeliveryLedger::Result result = state_.ledger.record(agent_id_, outbox_seq);
       if (result.outcome == DeliveryLedger::Outcome::duplicate) {
-        state_.log.info("duplicate", {{"event", "duplicate"},
-                                      {"agent_id", agent_id_},
-                                      {"session_id", session_id_},
-                                      {"outbox_seq", outbox_seq},
-                                      {"type", payload_name(envelope.payload_case())}});
+        emit(core::LogLevel::info, "duplicate",
+             {{"outbox_seq", outbox_seq}, {"type", wire::payload_name(envelope.payload_case())}});
         return note_outbox_entry();
       }
       if (result.gap_first != 0) {
-        state_.log.warn("outbox_gap", {{"event", "outbox_gap"},
-                                       {"agent_id", agent_id_},
-                                       {"session_id", session_id_},
-                                       {"missing_first", result.gap_first},
-                                       {"missing_last", result.gap_last}});
+        emit(core::LogLevel::warn, "outbox_gap",
+             {{"missing_first", result.gap_first}, {"missing_last", result.gap_last}});
       }
     }
     dispatch(envelope);
@@ -242,20 +203,14 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
 
   void dispatch(const Envelope& envelope) {
     switch (envelope.payload_case()) {
-      case Envelope::kRegister:
-        state_.log.warn("unexpected_register", {{"event", "unexpected_register"},
-                                                {"agent_id", agent_id_},
-                                                {"session_id", session_id_}});
-        return;
+      case Envelope::kRegister: emit(core::LogLevel::warn, "unexpected_register"); return;
       case Envelope::kHeartbeat: return log_heartbeat(envelope.heartbeat());
       case Envelope::kAck: {
         const backup::v1::Ack& ack = envelope.ack();
-        state_.log.info("ack", {{"event", "ack"},
-                                {"agent_id", agent_id_},
-                                {"session_id", session_id_},
-                                {"correlation_id", ack.correlation_id()},
-                                {"accepted", ack.accepted()},
-                                {"reason", ack.reason()}});
+        emit(core::LogLevel::info, "ack",
+             {{"correlation_id", ack.correlation_id()},
+              {"accepted", ack.accepted()},
+              {"reason", ack.reason()}});
         return;
       }
       case Envelope::kJobUpdate:
@@ -265,10 +220,8 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
       case Envelope::kLogEvent:
       case Envelope::kRestoreUpdate: return log_result(envelope);
       default:
-        state_.log.warn("unexpected_message", {{"event", "unexpected_message"},
-                                               {"agent_id", agent_id_},
-                                               {"session_id", session_id_},
-                                               {"payload", payload_name(envelope.payload_case())}});
+        emit(core::LogLevel::warn, "unexpected_message",
+             {{"payload", wire::payload_name(envelope.payload_case())}});
         return;
     }
   }
@@ -284,20 +237,18 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
     const ServerConfig& config = *state_.config;
     bool agent_acks = false;
     for (const std::string& capability : reg.capabilities()) {
-      if (capability == kDeliveryAckCapability) agent_acks = true;
+      if (capability == wire::kCapDeliveryAck) agent_acks = true;
     }
     delivery_ack_ = config.delivery_ack && agent_acks;
-    state_.log.info("register", {{"event", "register"},
-                                 {"agent_id", agent_id_},
-                                 {"session_id", session_id_},
-                                 {"agent_version", reg.agent_version()},
-                                 {"hostname", reg.hostname()},
-                                 {"os", reg.os()},
-                                 {"arch", reg.arch()},
-                                 {"docker_version", reg.docker_version()},
-                                 {"capabilities", join(reg.capabilities())},
-                                 {"last_known_config_version", reg.last_known_config_version()},
-                                 {"delivery_ack", delivery_ack_}});
+    emit(core::LogLevel::info, "register",
+         {{"agent_version", reg.agent_version()},
+          {"hostname", reg.hostname()},
+          {"os", reg.os()},
+          {"arch", reg.arch()},
+          {"docker_version", reg.docker_version()},
+          {"capabilities", join(reg.capabilities())},
+          {"last_known_config_version", reg.last_known_config_version()},
+          {"delivery_ack", delivery_ack_}});
 
     Envelope reply;
     reply.set_correlation_id(envelope.correlation_id());
@@ -306,7 +257,7 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
     *ack->mutable_config() = entry->config;
     ack->set_heartbeat_interval_sec(config.heartbeat_interval_sec);
     ack->set_server_time_iso(core::iso8601_utc(core::now_ms()));
-    if (config.delivery_ack) ack->add_server_capabilities(std::string(kDeliveryAckCapability));
+    if (config.delivery_ack) ack->add_server_capabilities(std::string(wire::kCapDeliveryAck));
     sent_config_ = entry->config.SerializeAsString();
     send(std::move(reply));
     schedule_ping();
@@ -314,71 +265,56 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
 
   void log_heartbeat(const backup::v1::Heartbeat& heartbeat) {
     const backup::v1::AgentMetrics& metrics = heartbeat.metrics();
-    state_.log.info("heartbeat", {{"event", "heartbeat"},
-                                  {"agent_id", agent_id_},
-                                  {"session_id", session_id_},
-                                  {"config_version", heartbeat.config_version()},
-                                  {"cpu_percent", static_cast<double>(metrics.cpu_percent())},
-                                  {"mem_used_bytes", metrics.mem_used_bytes()},
-                                  {"mem_total_bytes", metrics.mem_total_bytes()},
-                                  {"disk_used_bytes", metrics.disk_used_bytes()},
-                                  {"disk_total_bytes", metrics.disk_total_bytes()},
-                                  {"queue_depth", metrics.queue_depth()},
-                                  {"active_job_ids", join(heartbeat.active_job_ids())}});
+    emit(core::LogLevel::info, "heartbeat",
+         {{"config_version", heartbeat.config_version()},
+          {"cpu_percent", static_cast<double>(metrics.cpu_percent())},
+          {"mem_used_bytes", metrics.mem_used_bytes()},
+          {"mem_total_bytes", metrics.mem_total_bytes()},
+          {"disk_used_bytes", metrics.disk_used_bytes()},
+          {"disk_total_bytes", metrics.disk_total_bytes()},
+          {"queue_depth", metrics.queue_depth()},
+          {"active_job_ids", join(heartbeat.active_job_ids())}});
   }
 
   void log_result(const Envelope& envelope) {
-    const core::Logger& log = state_.log;
-    const std::uint64_t outbox_seq = envelope.outbox_seq();
-    const std::string_view type = payload_name(envelope.payload_case());
+    // Every result names its payload type and durable id before its own fields.
+    const auto result = [&](core::LogFields fields) {
+      std::vector<core::LogField> all =
+          session_fields("result", {{"type", wire::payload_name(envelope.payload_case())},
+                                    {"outbox_seq", envelope.outbox_seq()}});
+      all.insert(all.end(), fields);
+      state_.log.log(core::LogLevel::info, "result", all);
+    };
     switch (envelope.payload_case()) {
       case Envelope::kJobUpdate: {
         const backup::v1::JobUpdate& m = envelope.job_update();
-        log.info("result", {{"event", "result"},
-                            {"agent_id", agent_id_},
-                            {"session_id", session_id_},
-                            {"type", type},
-                            {"outbox_seq", outbox_seq},
-                            {"job_id", m.job_id()},
-                            {"run_id", m.run_id()},
-                            {"status", backup::v1::JobStatus_Name(m.status())},
-                            {"progress_percent", m.progress_percent()},
-                            {"current_step", m.current_step()},
-                            {"error_message", m.error_message()}});
-        return;
+        return result({{"job_id", m.job_id()},
+                       {"run_id", m.run_id()},
+                       {"status", backup::v1::JobStatus_Name(m.status())},
+                       {"progress_percent", m.progress_percent()},
+                       {"current_step", m.current_step()},
+                       {"error_message", m.error_message()}});
       }
       case Envelope::kBackupCompleted: {
         const backup::v1::BackupCompleted& m = envelope.backup_completed();
-        log.info("result", {{"event", "result"},
-                            {"agent_id", agent_id_},
-                            {"session_id", session_id_},
-                            {"type", type},
-                            {"outbox_seq", outbox_seq},
-                            {"job_id", m.job_id()},
-                            {"run_id", m.run_id()},
-                            {"status", "SUCCESS"},
-                            {"s3_key", m.s3_key()},
-                            {"size_bytes", m.size_bytes()},
-                            {"sha256", m.sha256()},
-                            {"duration_ms", m.duration_ms()},
-                            {"compression", m.compression()},
-                            {"db_engine_version", m.db_engine_version()},
-                            {"encrypted_dek_bytes", m.encrypted_dek().size()}});
-        return;
+        return result({{"job_id", m.job_id()},
+                       {"run_id", m.run_id()},
+                       {"status", "SUCCESS"},
+                       {"s3_key", m.s3_key()},
+                       {"size_bytes", m.size_bytes()},
+                       {"sha256", m.sha256()},
+                       {"duration_ms", m.duration_ms()},
+                       {"compression", m.compression()},
+                       {"db_engine_version", m.db_engine_version()},
+                       {"encrypted_dek_bytes", m.encrypted_dek().size()}});
       }
       case Envelope::kHealthCheckResult: {
         const backup::v1::HealthCheckResult& m = envelope.health_check_result();
-        log.info("result", {{"event", "result"},
-                            {"agent_id", agent_id_},
-                            {"session_id", session_id_},
-                            {"type", type},
-                            {"outbox_seq", outbox_seq},
-                            {"check_id", m.check_id()},
-                            {"ok", m.ok()},
-                            {"latency_ms", m.latency_ms()},
-                            {"status_code", m.status_code()},
-                            {"error_message", m.error()}});
-        return;
+        return result({{"check_id", m.check_id()},
+                       {"ok", m.ok()},
+                       {"latency_ms", m.latency_ms()},
+                       {"status_code", m.status_code()},
+                       {"error_message", m.error()}});
       }
       case Envelope::kDiscoveryReport: {
         const backup::v1::DiscoveryReport& m = envelope.discovery_report();
@@ -387,43 +323,40 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
           if (!names.empty()) names += ',';
           names += container.name();
         }
-        log.info("result", {{"event", "result"},
-                            {"agent_id", agent_id_},
-                            {"session_id", session_id_},
-                            {"type", type},
-                            {"outbox_seq", outbox_seq},
-                            {"containers", m.containers_size()},
-                            {"container_names", names}});
-        return;
+        return result({{"containers", m.containers_size()}, {"container_names", names}});
       }
       case Envelope::kLogEvent: {
         const backup::v1::LogEvent& m = envelope.log_event();
-        log.info("result", {{"event", "result"},
-                            {"agent_id", agent_id_},
-                            {"session_id", session_id_},
-                            {"type", type},
-                            {"outbox_seq", outbox_seq},
-                            {"log_level", backup::v1::LogLevel_Name(m.level())},
-                            {"job_id", m.job_id()},
-                            {"message", m.message()}});
-        return;
+        return result({{"log_level", backup::v1::LogLevel_Name(m.level())},
+                       {"job_id", m.job_id()},
+                       {"message", m.message()}});
       }
       case Envelope::kRestoreUpdate: {
         const backup::v1::RestoreUpdate& m = envelope.restore_update();
-        log.info("result", {{"event", "result"},
-                            {"agent_id", agent_id_},
-                            {"session_id", session_id_},
-                            {"type", type},
-                            {"outbox_seq", outbox_seq},
-                            {"restore_id", m.restore_id()},
-                            {"status", backup::v1::JobStatus_Name(m.status())},
-                            {"progress_percent", m.progress_percent()},
-                            {"current_step", m.current_step()},
-                            {"error_message", m.error_message()}});
-        return;
+        return result({{"restore_id", m.restore_id()},
+                       {"status", backup::v1::JobStatus_Name(m.status())},
+                       {"progress_percent", m.progress_percent()},
+                       {"current_step", m.current_step()},
+                       {"error_message", m.error_message()}});
       }
       default: return;
     }
+  }
+
+  // ------------------------------------------------------------------ logging --
+
+  // The fields every event of this session starts with (the operator's and the tests' keys to
+  // it), then `more`. Keys are literals, and every value owns its text: nothing dangles.
+  std::vector<core::LogField> session_fields(std::string_view event, core::LogFields more) const {
+    std::vector<core::LogField> fields{
+        {"event", event}, {"agent_id", agent_id_}, {"session_id", session_id_}};
+    fields.insert(fields.end(), more);
+    return fields;
+  }
+
+  // Logs a session event; its name is also the message.
+  void emit(core::LogLevel level, std::string_view event, core::LogFields more = {}) const {
+    state_.log.log(level, event, session_fields(event, more));
   }
 
   // ------------------------------------------------------- delivery acks --
@@ -451,10 +384,7 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
     Envelope envelope;
     envelope.mutable_delivery_ack()->set_through_outbox_seq(through);
     send(std::move(envelope));
-    state_.log.info("delivery_ack_sent", {{"event", "delivery_ack_sent"},
-                                          {"agent_id", agent_id_},
-                                          {"session_id", session_id_},
-                                          {"through", through}});
+    emit(core::LogLevel::info, "delivery_ack_sent", {{"through", through}});
   }
 
   // ----------------------------------------------------------------- ping --
@@ -472,10 +402,7 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
     Envelope envelope;
     envelope.set_correlation_id(next_correlation_id("ping"));
     envelope.mutable_ping()->set_ts_ms(core::now_ms());
-    state_.log.info("ping_sent", {{"event", "ping_sent"},
-                                  {"agent_id", agent_id_},
-                                  {"session_id", session_id_},
-                                  {"correlation_id", envelope.correlation_id()}});
+    emit(core::LogLevel::info, "ping_sent", {{"correlation_id", envelope.correlation_id()}});
     send(std::move(envelope));
   }
 
@@ -552,10 +479,7 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
     } else {
       reason = ec.message();
     }
-    state_.log.info("agent_disconnected", {{"event", "agent_disconnected"},
-                                           {"agent_id", agent_id_},
-                                           {"session_id", session_id_},
-                                           {"reason", reason}});
+    emit(core::LogLevel::info, "agent_disconnected", {{"reason", reason}});
   }
 
   ServerState& state_;

@@ -601,6 +601,29 @@ TEST_F(ServerTest, TextAndMalformedFramesAreIgnored) {
   EXPECT_TRUE(logs_.wait_for("malformed_envelope"));
 }
 
+TEST_F(ServerTest, ParsedButUnusablePayloadsAreReportedAndStillCounted) {
+  // Unlike garbage, an envelope without a payload or with a server-only one is reported by
+  // payload name, and its outbox_seq is still acknowledged.
+  start();
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  Envelope empty;
+  empty.set_outbox_seq(1);
+  agent.send(empty);
+  Envelope server_only;
+  server_only.set_outbox_seq(2);
+  server_only.mutable_ping()->set_ts_ms(1);
+  agent.send(server_only);
+  const std::vector<std::uint64_t> acks = agent.acks_until(2);
+  ASSERT_FALSE(acks.empty());
+  EXPECT_EQ(acks.back(), 2u);
+  EXPECT_TRUE(
+      logs_.wait_for("unexpected_message", [](const json& j) { return j["payload"] == "none"; }));
+  EXPECT_TRUE(
+      logs_.wait_for("unexpected_message", [](const json& j) { return j["payload"] == "ping"; }));
+  EXPECT_TRUE(logs_.events("malformed_envelope").empty());
+}
+
 TEST_F(ServerTest, OversizedFrameEndsTheSession) {
   start();
   AgentClient agent = client();

@@ -108,7 +108,7 @@ void remove_log_tap(int id) {
   sink().taps.erase(id);
 }
 
-void Logger::log(LogLevel level, std::string_view msg, LogFields fields) const {
+void Logger::log(LogLevel level, std::string_view msg, std::span<const LogField> fields) const {
   if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
 
   LogRecord record{now_ms(), level, component_, redact(msg), {}};

@@ -70,6 +70,34 @@ TEST_F(LogTest, TapsSeeRedactedRecords) {
   EXPECT_EQ(seen[0].level, LogLevel::warn);
 }
 
+TEST_F(LogTest, FieldsAssembledAtRunTimeKeepTheirOrderAndRedaction) {
+  register_secret("run-time-secret");
+  std::vector<LogField> fields{{"event", "result"}, {"n", 1}};
+  const std::string detail = "has run-time-secret";
+  fields.push_back({"detail", detail});
+  fields.push_back({"token", "abc"});
+  Logger("x").log(LogLevel::info, "result", fields);
+  ASSERT_EQ(lines_.size(), 1u);
+  const std::string& line = lines_[0];
+  const std::size_t event = line.find("\"event\":\"result\"");
+  const std::size_t n = line.find("\"n\":1");
+  const std::size_t detail_at = line.find("\"detail\":\"has [REDACTED]\"");
+  ASSERT_NE(event, std::string::npos);
+  ASSERT_NE(n, std::string::npos);
+  ASSERT_NE(detail_at, std::string::npos);
+  EXPECT_LT(event, n);
+  EXPECT_LT(n, detail_at);
+  EXPECT_NE(line.find("\"token\":\"[REDACTED]\""), std::string::npos);
+  EXPECT_EQ(line.find("run-time-secret"), std::string::npos);
+}
+
+TEST_F(LogTest, BracedFieldListsStillWorkWithAnExplicitLevel) {
+  Logger("x").log(LogLevel::warn, "braced", {{"k", "v"}});
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_NE(lines_[0].find("\"level\":\"warn\""), std::string::npos);
+  EXPECT_NE(lines_[0].find("\"k\":\"v\""), std::string::npos);
+}
+
 TEST(LogLevelTest, ParsesKnownNamesOnly) {
   EXPECT_EQ(parse_log_level("trace"), LogLevel::trace);
   EXPECT_EQ(parse_log_level("warning"), LogLevel::warn);

@@ -19,18 +19,17 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <cerrno>
 #include <deque>
 #include <utility>
 
+#include "backupy/net/detail/maybe_tls_stream.hpp"
 #include "close_text.hpp"
 
 namespace backupy::net {
@@ -44,54 +43,20 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 using Stage = CloseInfo::Stage;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 using detail::host_port;
+using detail::TlsStream;
 
-// TCP with or without TLS on top, chosen per connection. Instantiating
-// websocket::stream once over this instead of once per transport saves about
-// a quarter of this file's compile time (42 s -> 31 s); the price is one
-// branch per I/O call.
-class AgentStream {
+// The transport under the WebSocket (TLS or plain, see maybe_tls_stream.hpp), plus what our
+// own teardown needs.
+class AgentStream : public detail::MaybeTlsStream {
  public:
-  using executor_type = beast::tcp_stream::executor_type;
+  using MaybeTlsStream::MaybeTlsStream;
 
-  AgentStream(asio::io_context& io, ssl::context* tls) {
-    if (tls) {
-      tls_.emplace(io, *tls);
-    } else {
-      plain_.emplace(io);
-    }
-  }
-
-  executor_type get_executor() noexcept { return next_layer().get_executor(); }
-  // The TCP layer, also what beast::get_lowest_layer() finds.
-  beast::tcp_stream& next_layer() { return tls_ ? tls_->next_layer() : *plain_; }
-  TlsStream* tls() { return tls_ ? &*tls_ : nullptr; }
   // How long the closing handshake may wait for the peer (see async_teardown).
   std::chrono::milliseconds close_timeout() const { return close_timeout_; }
   void set_close_timeout(std::chrono::milliseconds timeout) { close_timeout_ = timeout; }
 
-  template <class MutableBuffers, class Handler>
-  void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
-    if (tls_) {
-      tls_->async_read_some(buffers, std::forward<Handler>(handler));
-    } else {
-      plain_->async_read_some(buffers, std::forward<Handler>(handler));
-    }
-  }
-
-  template <class ConstBuffers, class Handler>
-  void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
-    if (tls_) {
-      tls_->async_write_some(buffers, std::forward<Handler>(handler));
-    } else {
-      plain_->async_write_some(buffers, std::forward<Handler>(handler));
-    }
-  }
-
  private:
-  std::optional<TlsStream> tls_;
-  std::optional<beast::tcp_stream> plain_;
   std::chrono::milliseconds close_timeout_{10000};
 };
 

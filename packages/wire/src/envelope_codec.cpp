@@ -3,6 +3,7 @@
 #include <google/protobuf/unknown_field_set.h>
 
 #include <chrono>
+#include <utility>
 
 namespace backupy::wire {
 namespace {
@@ -30,15 +31,17 @@ std::variant<Envelope, Rejected> decode(std::string_view frame, Direction expect
   if (payload == Envelope::PAYLOAD_NOT_SET) {
     if (const int tag = unknown_payload_tag(envelope); tag != 0) {
       return Rejected{Rejected::Kind::unknown_member,
-                      "unknown payload member " + std::to_string(tag) + " (sent by a newer peer?)"};
+                      "unknown payload member " + std::to_string(tag) + " (sent by a newer peer?)",
+                      std::move(envelope)};
     }
-    return Rejected{Rejected::Kind::empty, "envelope without a payload"};
+    return Rejected{Rejected::Kind::empty, "envelope without a payload", std::move(envelope)};
   }
   if (!expected(payload)) {
-    return Rejected{Rejected::Kind::wrong_direction, std::string(payload_name(payload)) + " (tag " +
-                                                         std::to_string(static_cast<int>(payload)) +
-                                                         ") is not a message a " +
-                                                         std::string(sender) + " may send"};
+    return Rejected{Rejected::Kind::wrong_direction,
+                    std::string(payload_name(payload)) + " (tag " +
+                        std::to_string(static_cast<int>(payload)) + ") is not a message a " +
+                        std::string(sender) + " may send",
+                    std::move(envelope)};
   }
   return envelope;
 }

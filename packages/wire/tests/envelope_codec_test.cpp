@@ -69,6 +69,35 @@ TEST(EnvelopeCodecTest, AgentFramesAcceptAgentMessagesOnly) {
   EXPECT_TRUE(std::holds_alternative<Rejected>(decode_agent_frame(ack.SerializeAsString())));
 }
 
+TEST(EnvelopeCodecTest, RejectionsKeepTheParsedEnvelopeUnlessMalformed) {
+  Envelope ack;
+  ack.set_seq(7);
+  ack.set_outbox_seq(3);
+  ack.mutable_register_ack()->set_session_id("s");
+  const auto wrong = decode_agent_frame(ack.SerializeAsString());
+  ASSERT_TRUE(std::holds_alternative<Rejected>(wrong));
+  const Rejected& rejected = std::get<Rejected>(wrong);
+  EXPECT_EQ(rejected.kind, Rejected::Kind::wrong_direction);
+  ASSERT_TRUE(rejected.envelope.has_value());
+  EXPECT_EQ(rejected.envelope->seq(), 7u);
+  EXPECT_EQ(rejected.envelope->outbox_seq(), 3u);
+  EXPECT_EQ(rejected.envelope->payload_case(), Envelope::kRegisterAck);
+
+  const auto unknown = decode_agent_frame(encode_field(77, "x"));
+  ASSERT_TRUE(std::holds_alternative<Rejected>(unknown));
+  ASSERT_TRUE(std::get<Rejected>(unknown).envelope.has_value());
+  EXPECT_EQ(std::get<Rejected>(unknown).envelope->payload_case(), Envelope::PAYLOAD_NOT_SET);
+
+  const auto empty = decode_agent_frame("");
+  ASSERT_TRUE(std::holds_alternative<Rejected>(empty));
+  EXPECT_TRUE(std::get<Rejected>(empty).envelope.has_value());
+
+  const auto malformed = decode_agent_frame(std::string("\xff\xff\xff\xff", 4));
+  ASSERT_TRUE(std::holds_alternative<Rejected>(malformed));
+  EXPECT_EQ(std::get<Rejected>(malformed).kind, Rejected::Kind::malformed);
+  EXPECT_FALSE(std::get<Rejected>(malformed).envelope.has_value());
+}
+
 TEST(EnvelopeCodecTest, StamperNumbersFramesMonotonicallyAndKeepsExplicitTimestamps) {
   EnvelopeStamper stamper;
   Envelope a;

@@ -11,11 +11,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <condition_variable>
@@ -24,6 +22,8 @@
 #include <stdexcept>
 #include <thread>
 #include <utility>
+
+#include "backupy/net/detail/maybe_tls_stream.hpp"
 
 namespace backupy::test_support {
 
@@ -73,60 +73,11 @@ struct PeerShared {
 constexpr std::uint16_t kNoStatusCode = 1005;  // RFC 6455: close frame without a code
 constexpr std::uint16_t kAbnormalCode = 1006;  // RFC 6455: no close frame at all
 
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-
-// TCP with or without TLS, chosen per peer at run time, so that Beast's
-// websocket::stream is instantiated once rather than once per transport
-// (that instantiation is most of this file's compile time).
-class PeerStream {
- public:
-  using executor_type = beast::tcp_stream::executor_type;
-
-  PeerStream(tcp::socket socket, std::optional<ssl::context>& tls) {
-    if (tls) {
-      tls_.emplace(std::move(socket), *tls);
-    } else {
-      plain_.emplace(std::move(socket));
-    }
-  }
-
-  executor_type get_executor() noexcept { return next_layer().get_executor(); }
-  beast::tcp_stream& next_layer() { return tls_ ? tls_->next_layer() : *plain_; }
-  TlsStream* tls() { return tls_ ? &*tls_ : nullptr; }
-
-  template <class MutableBuffers, class Handler>
-  void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
-    if (tls_) {
-      tls_->async_read_some(buffers, std::forward<Handler>(handler));
-    } else {
-      plain_->async_read_some(buffers, std::forward<Handler>(handler));
-    }
-  }
-
-  template <class ConstBuffers, class Handler>
-  void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
-    if (tls_) {
-      tls_->async_write_some(buffers, std::forward<Handler>(handler));
-    } else {
-      plain_->async_write_some(buffers, std::forward<Handler>(handler));
-    }
-  }
-
- private:
-  std::optional<TlsStream> tls_;
-  std::optional<beast::tcp_stream> plain_;
-};
-
-// Found by Beast through ADL: what its own overloads would do for each transport.
-template <class Handler>
-void async_teardown(beast::role_type role, PeerStream& stream, Handler&& handler) {
-  if (TlsStream* tls = stream.tls()) {
-    tls->async_shutdown(std::forward<Handler>(handler));
-  } else {
-    using beast::websocket::async_teardown;
-    async_teardown(role, stream.next_layer().socket(), std::forward<Handler>(handler));
-  }
-}
+// TCP with or without TLS, chosen per peer at run time, so that Beast's websocket::stream is
+// instantiated once rather than once per transport (that instantiation is most of this
+// file's compile time). Its async_teardown does what Beast's own overloads would do.
+using PeerStream = net::detail::MaybeTlsStream;
+using net::detail::TlsStream;
 
 // One connection. The mailbox (inbox, closed state) is shared with test
 // threads under mutex_; everything else belongs to the I/O thread.
@@ -139,7 +90,8 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   };
 
   PeerSession(std::shared_ptr<PeerShared> shared, tcp::socket socket)
-      : shared_(std::move(shared)), ws_(std::move(socket), shared_->tls) {}
+      : shared_(std::move(shared)),
+        ws_(std::move(socket), shared_->tls ? &*shared_->tls : nullptr) {}
 
   PeerShared& shared() { return *shared_; }
   const UpgradeRequest& request() const { return request_; }

@@ -72,7 +72,6 @@ struct AgentEntry {
 };
 
 inline constexpr std::uint64_t kMinMessageBytes = 4 * 1024 * 1024;
-inline constexpr std::string_view kDeliveryAckCapability = "delivery_ack.v1";
 
 struct ServerConfig {
   std::string listen_host = "127.0.0.1";  // an IP literal (brackets stripped) or "localhost"

@@ -9,6 +9,7 @@
 #include <functional>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -86,7 +87,12 @@ class Logger {
   void error(std::string_view msg, LogFields fields = {}) const {
     log(LogLevel::error, msg, fields);
   }
-  void log(LogLevel level, std::string_view msg, LogFields fields) const;
+  void log(LogLevel level, std::string_view msg, LogFields fields) const {
+    log(level, msg, std::span<const LogField>(fields.begin(), fields.size()));
+  }
+  // For fields assembled at run time (fields every event of a caller shares, then its own).
+  // Keys are views: they must outlive the call (literals do); values own their text.
+  void log(LogLevel level, std::string_view msg, std::span<const LogField> fields) const;
 
   const std::string& component() const { return component_; }
 

@@ -5,6 +5,7 @@
 // server->agent envelope or a precise reason why it is skipped. The session
 // logs the reason and carries on; bad input never kills the agent.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -27,6 +28,10 @@ struct Rejected {
   enum class Kind { malformed, empty, unknown_member, wrong_direction };
   Kind kind;
   std::string reason;  // e.g. "unknown payload member 77 (newer server?)"
+  // The frame as parsed, for every kind but malformed: a receiver that answers these frames
+  // instead of skipping them (the control plane logs them with their seq and payload name)
+  // needs what they carried.
+  std::optional<Envelope> envelope;
 };
 
 // Parses a binary frame from the server.
