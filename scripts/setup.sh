@@ -9,7 +9,7 @@ BUILD_PACKAGES=(
   libprotobuf-dev protobuf-compiler
   libssl-dev openssl
   libsqlite3-dev sqlite3
-  libyaml-cpp-dev libzstd-dev zstd
+  libyaml-cpp-dev libzstd-dev zstd zlib1g-dev
   nlohmann-json3-dev
   libgtest-dev libgmock-dev
   clang-format

@@ -274,6 +274,11 @@ struct ErrorCase {
   bool prefix_only = false;
 };
 
+// Keeps ctest's test names readable (gtest would otherwise hex-dump the struct).
+void PrintTo(const ErrorCase& error_case, std::ostream* out) {
+  *out << error_case.name;
+}
+
 void set_line(std::vector<std::string>& lines, int line, std::string text) {
   lines.at(static_cast<std::size_t>(line - 1)) = std::move(text);
 }

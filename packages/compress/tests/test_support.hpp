@@ -1,0 +1,106 @@
+#pragma once
+// Shared helpers for compress_tests: deterministic data, whole-buffer
+// compress/decompress through the streaming API, temp directories.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <initializer_list>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backupy/compress/codec.hpp"
+#include "backupy/stream/memory_sink.hpp"
+
+namespace backupy::compress {
+// Readable ctest names for codec-parameterized tests (found by ADL).
+inline void PrintTo(Codec codec, std::ostream* out) {
+  *out << to_string(codec);
+}
+}  // namespace backupy::compress
+
+namespace backupy::compress::testing {
+
+inline std::string random_bytes(std::size_t size, std::uint64_t seed = 42) {
+  std::mt19937_64 rng(seed);
+  std::string data(size, '\0');
+  for (std::size_t i = 0; i < size; i += 8) {
+    std::uint64_t word = rng();
+    for (std::size_t j = i; j < std::min(size, i + 8); ++j, word >>= 8) {
+      data[j] = static_cast<char>(word);
+    }
+  }
+  return data;
+}
+
+// SQL-dump-like text: compressible, but not a trivially repeating pattern.
+inline std::string dump_like_text(std::size_t size, std::uint64_t seed = 7) {
+  static constexpr std::string_view kWords[] = {
+      "INSERT", "INTO",      "orders",    "VALUES",       "(",          ")",
+      ",",      "'pending'", "'shipped'", "NULL",         "2026-11-22", "customer_id",
+      "amount", ";\n",       "COPY",      "public.items", "\\N",        "\t"};
+  std::mt19937_64 rng(seed);
+  std::string text;
+  text.reserve(size + 32);
+  while (text.size() < size) {
+    const std::uint64_t r = rng();
+    text += kWords[r % std::size(kWords)];
+    text += ' ';
+    text += std::to_string((r >> 8) % 100000);
+    text += ' ';
+  }
+  text.resize(size);
+  return text;
+}
+
+// Writes data into sink in pieces whose sizes cycle through pieces.
+inline void write_in_pieces(stream::ByteSink& sink, std::string_view data,
+                            std::initializer_list<std::size_t> pieces) {
+  std::size_t offset = 0;
+  while (offset < data.size()) {
+    for (std::size_t piece : pieces) {
+      sink.write(data.substr(offset, piece));
+      offset += std::min(piece, data.size() - offset);
+      if (offset == data.size()) break;
+    }
+  }
+}
+
+inline std::string compress_all(Codec codec, std::string_view data, CompressOptions options = {}) {
+  stream::MemorySink out;
+  auto compressor = make_compressor(codec, options, out);
+  write_in_pieces(*compressor, data, {1, 7, 4093, 65537, 1000003});
+  compressor->finish();
+  EXPECT_TRUE(out.finished());
+  return out.take();
+}
+
+inline std::string decompress_all(Codec codec, std::string_view data) {
+  stream::MemorySink out;
+  auto decompressor = make_decompressor(codec, out);
+  write_in_pieces(*decompressor, data, {3, 8191, 131073, 1, 524287});
+  decompressor->finish();
+  EXPECT_TRUE(out.finished());
+  return out.take();
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/backupy-compress-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace backupy::compress::testing
