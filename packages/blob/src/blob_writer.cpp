@@ -11,7 +11,7 @@ namespace backupy::blob {
 
 Nonce random_nonce() {
   const crypto::Bytes bytes = crypto::random_bytes(kNonceSize);
-  Nonce nonce;
+  Nonce nonce{};
   std::copy(bytes.begin(), bytes.end(), nonce.begin());
   return nonce;
 }
