@@ -12,38 +12,12 @@
 #include "backupy/stream/counting_sink.hpp"
 #include "backupy/stream/hashing_sink.hpp"
 #include "backupy/stream/memory_sink.hpp"
-
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BACKUPY_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define BACKUPY_ASAN 1
-#endif
-
-#ifdef BACKUPY_ASAN
-// From the ASan runtime; declared here because g++ ships no
-// <sanitizer/allocator_interface.h>.
-extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
-#else
-#include <malloc.h>
-#endif
+#include "backupy/test_support/heap_usage.hpp"
 
 namespace backupy::compress {
 namespace {
 
-// Bytes currently allocated by malloc (and so by new, zstd and zlib), in
-// every thread's arena.
-std::size_t heap_in_use() {
-#ifdef BACKUPY_ASAN
-  // ASan replaces malloc; glibc's counters would stay at zero.
-  return __sanitizer_get_current_allocated_bytes();
-#else
-  const struct mallinfo2 info = ::mallinfo2();
-  return info.uordblks + info.hblkhd;  // large blocks are mmapped, counted apart
-#endif
-}
+using test_support::heap_in_use;
 
 constexpr std::size_t kMiB = 1024 * 1024;
 

@@ -14,6 +14,7 @@
 
 #include "backupy/compress/codec.hpp"
 #include "backupy/stream/memory_sink.hpp"
+#include "backupy/test_support/test_data.hpp"
 
 namespace backupy::compress {
 // Readable ctest names for codec-parameterized tests (found by ADL).
@@ -24,37 +25,8 @@ inline void PrintTo(Codec codec, std::ostream* out) {
 
 namespace backupy::compress::testing {
 
-inline std::string random_bytes(std::size_t size, std::uint64_t seed = 42) {
-  std::mt19937_64 rng(seed);
-  std::string data(size, '\0');
-  for (std::size_t i = 0; i < size; i += 8) {
-    std::uint64_t word = rng();
-    for (std::size_t j = i; j < std::min(size, i + 8); ++j, word >>= 8) {
-      data[j] = static_cast<char>(word);
-    }
-  }
-  return data;
-}
-
-// SQL-dump-like text: compressible, but not a trivially repeating pattern.
-inline std::string dump_like_text(std::size_t size, std::uint64_t seed = 7) {
-  static constexpr std::string_view kWords[] = {
-      "INSERT", "INTO",      "orders",    "VALUES",       "(",          ")",
-      ",",      "'pending'", "'shipped'", "NULL",         "2026-11-22", "customer_id",
-      "amount", ";\n",       "COPY",      "public.items", "\\N",        "\t"};
-  std::mt19937_64 rng(seed);
-  std::string text;
-  text.reserve(size + 32);
-  while (text.size() < size) {
-    const std::uint64_t r = rng();
-    text += kWords[r % std::size(kWords)];
-    text += ' ';
-    text += std::to_string((r >> 8) % 100000);
-    text += ' ';
-  }
-  text.resize(size);
-  return text;
-}
+using test_support::dump_like_text;
+using test_support::random_bytes;
 
 // Writes data into sink in pieces whose sizes cycle through pieces.
 inline void write_in_pieces(stream::ByteSink& sink, std::string_view data,

@@ -4,32 +4,28 @@
 // that decides at run time whether TLS is on (AgentStream below).
 #include "backupy/net/wss_connection.hpp"
 
-#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
-#include <unistd.h>
 
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
-#include <cerrno>
 #include <deque>
 #include <utility>
 
 #include "backupy/net/detail/maybe_tls_stream.hpp"
+#include "backupy/net/detail/proxy_tunnel.hpp"
+#include "backupy/net/detail/tls_client.hpp"
 #include "close_text.hpp"
 
 namespace backupy::net {
@@ -117,49 +113,6 @@ void async_teardown(beast::role_type role, AgentStream& stream, Handler&& handle
     using beast::websocket::async_teardown;
     async_teardown(role, stream.next_layer().socket(), std::move(done));
   }
-}
-
-// Why a TLS handshake failed, in the words an operator can act on; empty to
-// use the error's own text.
-std::string tls_failure_detail(const error_code& ec, SSL* ssl) {
-  // Set by our verify callback too, for host name and IP mismatches.
-  if (const long verify = SSL_get_verify_result(ssl); verify != X509_V_OK) {
-    return std::string("certificate verify failed (") + X509_verify_cert_error_string(verify) + ")";
-  }
-  if (ec == ssl::error::stream_truncated || ec == asio::error::eof) {
-    return "the server closed the connection mid-handshake (is this a TLS port?)";
-  }
-  if (ec.category() == asio::error::get_ssl_category() &&
-      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_WRONG_VERSION_NUMBER) {
-    return "wrong version number (is the server speaking TLS on this port?)";
-  }
-  return {};
-}
-
-bool is_ip_literal(const std::string& host) {
-  error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
-}
-
-// Trust store for one connection. Returns a message for CloseInfo on failure.
-std::string configure_tls(ssl::context& ctx, const std::optional<std::string>& ca_file) {
-  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-  ctx.set_verify_mode(ssl::verify_peer);
-  error_code ec;
-  // A host without a system store can still work with ca_file; the handshake
-  // reports the verification error if neither has the issuer.
-  ctx.set_default_verify_paths(ec);
-  if (!ca_file) return {};
-  // OpenSSL's own text for a missing file is vague; the OS says exactly why.
-  if (const int fd = ::open(ca_file->c_str(), O_RDONLY | O_CLOEXEC); fd < 0) {
-    return "cannot load CA file " + *ca_file + ": " + std::generic_category().message(errno);
-  } else {
-    ::close(fd);
-  }
-  ctx.load_verify_file(*ca_file, ec);
-  if (ec) return "cannot load CA file " + *ca_file + ": " + ec.message();
-  return {};
 }
 
 // Header injection guard; returns a message for CloseInfo on failure.
@@ -342,50 +295,22 @@ class WsImpl final : public WssConnection {
   }
 
   void send_proxy_connect() {
-    const std::string authority = target_text();
-    proxy_request_.emplace(http::verb::connect, authority, 11);
-    proxy_request_->set(http::field::host, authority);
-    proxy_request_->set(http::field::user_agent, options_.user_agent);
-    if (std::string auth = proxy_authorization(*options_.proxy); !auth.empty()) {
-      proxy_request_->set(http::field::proxy_authorization, auth);
-    }
-    http::async_write(tcp_layer(), *proxy_request_, [self = self()](error_code ec, std::size_t) {
-      self->on_proxy_request_written(ec);
-    });
+    detail::async_proxy_tunnel(tcp_layer(), *options_.proxy, target_text(), options_.user_agent,
+                               [self = self()](detail::ProxyTunnelResult result) {
+                                 self->on_proxy_tunnel(std::move(result));
+                               });
   }
 
-  void on_proxy_request_written(error_code ec) {
+  void on_proxy_tunnel(detail::ProxyTunnelResult result) {
     if (stale()) return;
-    if (ec) return fail(Stage::connect, ec, "cannot send CONNECT to " + dial_text());
-    proxy_response_.emplace();
-    // A 2xx answer to CONNECT has no body: the tunnel starts right after the header.
-    proxy_response_->skip(true);
-    http::async_read_header(
-        tcp_layer(), proxy_buffer_, *proxy_response_,
-        [self = self()](error_code ec, std::size_t) { self->on_proxy_response(ec); });
-  }
-
-  void on_proxy_response(error_code ec) {
-    if (stale()) return;
-    const std::string what = dial_text() + " did not answer CONNECT to " + target_text();
-    if (ec) return fail(Stage::connect, ec, what);
-    const int status = static_cast<int>(proxy_response_->get().result_int());
-    if (status != 200) {
+    if (result.proxy_status != 0) {
       CloseInfo info;
       info.stage = Stage::connect;
-      info.proxy_status = status;
-      info.message = dial_text() + " refused CONNECT to " + target_text() + ": HTTP " +
-                     std::to_string(status) + with_space(reason_phrase(status)) +
-                     (status == 407 ? " (check the proxy credentials)" : "");
+      info.proxy_status = result.proxy_status;
+      info.message = result.message();
       return finish(std::move(info));
     }
-    // Neither TLS nor WebSocket servers speak first, so anything here is the
-    // proxy misbehaving; it must not be lost or handed to the wrong layer.
-    if (proxy_buffer_.size() != 0) {
-      return fail(Stage::connect, {}, what, "unexpected data after the 200 response");
-    }
-    proxy_request_.reset();
-    proxy_response_.reset();
+    if (!result.ok()) return fail(Stage::connect, result.error, result.what, result.why);
     start_handshake();
   }
 
@@ -393,22 +318,7 @@ class WsImpl final : public WssConnection {
     arm_deadline(options_.handshake_timeout);
     if (TlsStream* tls = ws_.next_layer().tls()) {
       stage_ = Stage::tls;
-      const std::string& host = url().host;
-      const bool ip = is_ip_literal(host);
-      // SNI is for names only (RFC 6066).
-      if (!ip) SSL_set_tlsext_host_name(tls->native_handle(), host.c_str());
-      tls->set_verify_callback([check = ssl::host_name_verification(host), ip](
-                                   bool preverified, ssl::verify_context& ctx) {
-        if (check(preverified, ctx)) return true;
-        // host_name_verification refuses a mismatch without recording why,
-        // which would leave the verify result at "ok"; name the reason so
-        // the handshake error can report it.
-        if (preverified) {
-          X509_STORE_CTX_set_error(ctx.native_handle(), ip ? X509_V_ERR_IP_ADDRESS_MISMATCH
-                                                           : X509_V_ERR_HOSTNAME_MISMATCH);
-        }
-        return false;
-      });
+      detail::prepare_tls_client(*tls, url().host);
       tls->async_handshake(ssl::stream_base::client,
                            [self = self()](error_code ec) { self->on_tls_handshake(ec); });
     } else {
@@ -420,7 +330,7 @@ class WsImpl final : public WssConnection {
     if (stale()) return;
     if (ec) {
       return fail(Stage::tls, ec, "TLS handshake with " + target_text() + " failed",
-                  tls_failure_detail(ec, ws_.next_layer().tls()->native_handle()));
+                  detail::tls_failure_detail(ec, *ws_.next_layer().tls()));
     }
     upgrade();
   }
@@ -577,10 +487,6 @@ class WsImpl final : public WssConnection {
     return std::string(http::obsolete_reason(known));
   }
 
-  static std::string with_space(const std::string& text) {
-    return text.empty() ? text : " " + text;
-  }
-
   asio::io_context& io_;
   WssOptions options_;
   Handlers handlers_;
@@ -590,9 +496,6 @@ class WsImpl final : public WssConnection {
   asio::steady_timer deadline_;
   websocket::stream<AgentStream> ws_;
 
-  std::optional<http::request<http::empty_body>> proxy_request_;
-  std::optional<http::response_parser<http::empty_body>> proxy_response_;
-  beast::flat_buffer proxy_buffer_;
   websocket::response_type upgrade_response_;
   beast::flat_buffer inbound_;
   std::deque<Outgoing> outbox_;  // front() is in flight while writing_
@@ -625,7 +528,7 @@ std::shared_ptr<WssConnection> WssConnection::create(boost::asio::io_context& io
   std::unique_ptr<ssl::context> tls;
   if (options.url.tls()) {
     tls = std::make_unique<ssl::context>(ssl::context::tls_client);
-    fail_in(Stage::tls, configure_tls(*tls, options.ca_file));
+    fail_in(Stage::tls, detail::configure_tls_client(*tls, options.ca_file));
   }
   fail_in(Stage::upgrade, check_headers(options));
   return std::make_shared<WsImpl>(io, std::move(options), std::move(handlers), std::move(tls),

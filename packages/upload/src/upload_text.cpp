@@ -1,0 +1,107 @@
+#include "upload_text.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace backupy::upload::detail {
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+}  // namespace
+
+std::string display_url(const net::Url& url) {
+  const std::string target = url.target.substr(0, url.target.find_first_of("?#"));
+  return url.scheme + "://" + url.host_header() + target;
+}
+
+std::string display_url(std::string_view text) {
+  return std::string(text.substr(0, text.find_first_of("?#")));
+}
+
+std::string format_duration(std::chrono::milliseconds duration) {
+  const auto ms = duration.count();
+  return ms % 1000 == 0 && ms != 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
+}
+
+std::string host_port(std::string_view host, std::uint16_t port) {
+  const bool v6 = host.find(':') != std::string_view::npos;
+  return (v6 ? "[" + std::string(host) + "]" : std::string(host)) + ":" + std::to_string(port);
+}
+
+std::string format_bytes(std::uint64_t bytes) {
+  constexpr std::uint64_t kMiB = 1ull << 20, kGiB = 1ull << 30;
+  if (bytes != 0 && bytes % kGiB == 0) return std::to_string(bytes / kGiB) + " GiB";
+  if (bytes != 0 && bytes % kMiB == 0) return std::to_string(bytes / kMiB) + " MiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+bool is_loopback_host(std::string_view host) {
+  const std::string name = lower(host);
+  if (name == "localhost" || name.ends_with(".localhost")) return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, name.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, name.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
+std::string s3_error_code(std::string_view body) {
+  const auto open = body.find("<Code>");
+  if (open == std::string_view::npos) return {};
+  const auto start = open + 6;
+  const auto close = body.find("</Code>", start);
+  if (close == std::string_view::npos || close - start > 128) return {};
+  std::string code(trim(body.substr(start, close - start)));
+  // An error code is an identifier; anything else is not worth echoing.
+  for (char c : code) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return {};
+    }
+  }
+  return code;
+}
+
+std::string http_failure(int status, std::string_view reason, std::string_view body) {
+  std::string text = "http " + std::to_string(status);
+  if (std::string code = s3_error_code(body); !code.empty()) return text + " (" + code + ")";
+  if (!reason.empty()) text += " " + std::string(reason);
+  return text;
+}
+
+bool retryable_status(int status) {
+  return status == 408 || status == 429 || status >= 500;
+}
+
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value) {
+  value = trim(value);
+  unsigned long long seconds = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec != std::errc() || end != value.data() + value.size() || value.empty()) return {};
+  return std::chrono::seconds(static_cast<std::chrono::seconds::rep>(std::min(seconds, 86400ull)));
+}
+
+std::string unquote_etag(std::string_view etag) {
+  etag = trim(etag);
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
+    etag = etag.substr(1, etag.size() - 2);
+  }
+  return std::string(etag);
+}
+
+}  // namespace backupy::upload::detail
