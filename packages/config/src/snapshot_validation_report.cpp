@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "backupy/core/quote.hpp"
 #include "backupy/core/redactor.hpp"
 
 namespace backupy::config::detail {
@@ -37,25 +38,6 @@ std::string cut(std::string text, std::size_t max) {
 
 }  // namespace
 
-std::string escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (byte < 0x20 || byte == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", byte);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 Report::Report(std::vector<std::string> secrets) {
   for (std::string& secret : secrets) {
     if (secret.size() >= kMinSecretBytes) secrets_.push_back(std::move(secret));
@@ -71,14 +53,14 @@ std::string Report::quote(std::string_view value) const {
   // Redact before cutting, or a cut could leave a secret's prefix behind.
   text = core::redact(text);
   // Cut before escaping so an escape sequence is never split.
-  return "\"" + escape(cut(std::move(text), kMaxQuotedBytes)) + "\"";
+  return "\"" + core::escape_for_message(cut(std::move(text), kMaxQuotedBytes)) + "\"";
 }
 
 std::vector<std::string> Report::finish() && {
   for (std::string& problem : problems_) {
     for (const std::string& secret : secrets_) {
       replace_all(problem, secret);
-      replace_all(problem, escape(secret));
+      replace_all(problem, core::escape_for_message(secret));
     }
     problem = cut(core::redact(problem), kMaxProblemBytes);
   }

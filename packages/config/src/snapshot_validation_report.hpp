@@ -29,8 +29,4 @@ class Report {
   std::vector<std::string> problems_;
 };
 
-// Escapes '"', '\' and control bytes (\xNN) without adding quotes; identical to
-// the cron parser's escaping, so a secret quoted by either is found again.
-std::string escape(std::string_view text);
-
 }  // namespace backupy::config::detail

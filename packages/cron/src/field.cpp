@@ -6,7 +6,7 @@
 #include <charconv>
 #include <optional>
 
-#include "quote.hpp"
+#include "backupy/core/quote.hpp"
 
 namespace backupy::cron::detail {
 namespace {
@@ -58,10 +58,12 @@ ValueOrError parse_value(std::string_view text, const FieldSpec& spec) {
         return spec.first_named_value + static_cast<int>(i);
       }
     }
-    return "unknown " + std::string(spec.name_kind) + " name " + quoted(text) + " (expected " +
-           std::string(spec.names.front()) + "-" + std::string(spec.names.back()) + ")";
+    return "unknown " + std::string(spec.name_kind) + " name " + core::quoted(text) +
+           " (expected " + std::string(spec.names.front()) + "-" + std::string(spec.names.back()) +
+           ")";
   }
-  return quoted(text) + (spec.names.empty() ? " is not a number" : " is not a number or a name");
+  return core::quoted(text) +
+         (spec.names.empty() ? " is not a number" : " is not a number or a name");
 }
 
 ValueOrError parse_step(std::string_view text) {
@@ -69,7 +71,7 @@ ValueOrError parse_step(std::string_view text) {
   int step = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), step);
   if (!all_digits(text) || end != text.data() + text.size()) {
-    return "step " + quoted(text) + " is not a number";
+    return "step " + core::quoted(text) + " is not a number";
   }
   if (ec != std::errc{}) return "step " + std::string(text) + " is too large";
   if (step == 0) return std::string("step 0 is not allowed; a step must be at least 1");
@@ -101,7 +103,7 @@ std::optional<std::string> add_element(std::string_view element, const FieldSpec
     const std::string_view first = base.substr(0, dash);
     const std::string_view last = base.substr(dash + 1);
     if (first.empty() || last.empty()) {
-      return "range " + quoted(base) + " needs a start and an end";
+      return "range " + core::quoted(base) + " needs a start and an end";
     }
     ValueOrError from = parse_value(first, spec);
     if (auto* error = std::get_if<std::string>(&from)) return *error;
@@ -159,7 +161,8 @@ std::variant<ParsedField, std::string> parse_field(std::string_view text, const 
     const std::size_t comma = text.find(',', start);
     const std::string_view element = text.substr(start, comma - start);
     if (auto error = add_element(element, spec, field.values)) {
-      return "cron field '" + std::string(spec.name) + "' (value " + quoted(text) + "): " + *error;
+      return "cron field '" + std::string(spec.name) + "' (value " + core::quoted(text) +
+             "): " + *error;
     }
     if (comma == std::string_view::npos) break;
     start = comma + 1;

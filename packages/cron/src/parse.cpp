@@ -5,9 +5,9 @@
 #include <optional>
 #include <vector>
 
+#include "backupy/core/quote.hpp"
 #include "backupy/cron/cron.hpp"
 #include "field.hpp"
-#include "quote.hpp"
 
 namespace backupy::cron {
 namespace {
@@ -74,7 +74,7 @@ std::variant<CronExpression, std::string> CronExpression::parse(std::string_view
   if (trimmed.front() == '@') {
     const std::optional<std::string_view> expansion = expand_macro(trimmed);
     if (!expansion) {
-      return "unknown cron macro " + detail::quoted(trimmed) +
+      return "unknown cron macro " + core::quoted(trimmed) +
              " (expected one of @yearly @annually @monthly @weekly @daily @midnight @hourly)";
     }
     body = *expansion;
@@ -82,7 +82,7 @@ std::variant<CronExpression, std::string> CronExpression::parse(std::string_view
 
   const std::vector<std::string_view> fields = split_fields(body);
   if (fields.size() != 5 && fields.size() != 6) {
-    return "cron expression " + detail::quoted(trimmed) + " has " + std::to_string(fields.size()) +
+    return "cron expression " + core::quoted(trimmed) + " has " + std::to_string(fields.size()) +
            " fields; expected 5 (minute hour day-of-month month day-of-week) or 6 (second "
            "minute hour day-of-month month day-of-week)";
   }

@@ -1,11 +1,12 @@
-#include "quote.hpp"
+#include "backupy/core/quote.hpp"
 
 #include <cstdio>
 
-namespace backupy::cron::detail {
+namespace backupy::core {
 
-std::string quoted(std::string_view text) {
-  std::string out = "\"";
+std::string escape_for_message(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
   for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
     if (c == '"' || c == '\\') {
@@ -19,8 +20,11 @@ std::string quoted(std::string_view text) {
       out += c;
     }
   }
-  out += '"';
   return out;
 }
 
-}  // namespace backupy::cron::detail
+std::string quoted(std::string_view text) {
+  return "\"" + escape_for_message(text) + "\"";
+}
+
+}  // namespace backupy::core
