@@ -14,6 +14,7 @@
 
 #include "backupy/compress/codec.hpp"
 #include "backupy/stream/memory_sink.hpp"
+#include "backupy/test_support/temp_dir.hpp"
 #include "backupy/test_support/test_data.hpp"
 
 namespace backupy::compress {
@@ -59,20 +60,6 @@ inline std::string decompress_all(Codec codec, std::string_view data) {
   return out.take();
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/backupy-compress-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using test_support::TempDir;
 
 }  // namespace backupy::compress::testing

@@ -18,6 +18,7 @@
 #include "backupy/blob/blob_reader.hpp"
 #include "backupy/compress/codec.hpp"
 #include "backupy/stream/memory_sink.hpp"
+#include "backupy/test_support/temp_dir.hpp"
 #include "backupy/test_support/test_data.hpp"
 
 namespace backupy::pipeline::testing {
@@ -75,21 +76,6 @@ inline Decoded decode_spool(std::string_view spool, compress::Codec codec,
   return decoded;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/backupy-pipeline-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  bool empty() const { return std::filesystem::is_empty(path_); }
-
- private:
-  std::filesystem::path path_;
-};
+using test_support::TempDir;
 
 }  // namespace backupy::pipeline::testing
