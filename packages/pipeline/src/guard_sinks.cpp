@@ -19,12 +19,12 @@ void BudgetSink::write(std::span<const std::uint8_t> data) {
 }
 
 void StopSink::write(std::span<const std::uint8_t> data) {
-  if (stop_.stop_requested()) throw Cancelled();
+  if (stop_.stop_requested()) throw stream::Cancelled();
   next_.write(data);
 }
 
 void StopSink::finish() {
-  if (stop_.stop_requested()) throw Cancelled();
+  if (stop_.stop_requested()) throw stream::Cancelled();
   next_.finish();
 }
 

@@ -19,7 +19,7 @@ PipelineResult run_pipeline(const std::function<void(stream::ByteSink&)>& source
     throw std::invalid_argument("progress interval must be > 0 bytes");
   }
   // Cancelled before anything happened: do not even create the spool file.
-  if (stop.stop_requested()) throw Cancelled();
+  if (stop.stop_requested()) throw stream::Cancelled();
 
   // Built from the file backwards; destroyed in reverse, so every stage
   // outlives the ones that write into it, and the FileSink (which removes

@@ -117,7 +117,7 @@ TEST(CancelTest, AStopRequestedBeforeTheRunCreatesNoFile) {
   bool source_ran = false;
   EXPECT_THROW(run_pipeline([&](stream::ByteSink&) { source_ran = true; }, options_in(dir),
                             stop.get_token()),
-               Cancelled);
+               stream::Cancelled);
   EXPECT_FALSE(source_ran);
   EXPECT_TRUE(dir.empty());
 }
@@ -136,7 +136,7 @@ TEST(CancelTest, AStopDuringTheStreamThrowsFromTheNextWrite) {
                      }
                    },
                    options_in(dir), stop.get_token()),
-               Cancelled);
+               stream::Cancelled);
   EXPECT_EQ(writes_after_stop, 1);
   EXPECT_TRUE(dir.empty());
 }
@@ -152,7 +152,7 @@ TEST(CancelTest, ASourceThatReturnsEarlyAfterAStopIsNotFinished) {
                      stop.request_stop();
                    },
                    options_in(dir), stop.get_token()),
-               Cancelled);
+               stream::Cancelled);
   EXPECT_TRUE(dir.empty());
 }
 
@@ -169,7 +169,7 @@ TEST(CancelTest, AStopFromAnotherThreadEndsAnEndlessSource) {
                      for (;;) sink.write(chunk);
                    },
                    options_in(dir), stop.get_token()),
-               Cancelled);
+               stream::Cancelled);
   EXPECT_TRUE(dir.empty());
 }
 
@@ -195,8 +195,8 @@ TEST(GuardSinkTest, StopSinkChecksBeforeWriteAndFinish) {
   detail::StopSink head(out, stop.get_token());
   head.write("a");
   stop.request_stop();
-  EXPECT_THROW(head.write("b"), Cancelled);
-  EXPECT_THROW(head.finish(), Cancelled);
+  EXPECT_THROW(head.write("b"), stream::Cancelled);
+  EXPECT_THROW(head.finish(), stream::Cancelled);
   EXPECT_EQ(out.data(), "a");
   EXPECT_FALSE(out.finished());
 }

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "backupy/core/files.hpp"
-#include "backupy/pipeline/pipeline.hpp"
+#include "backupy/stream/cancelled.hpp"
 
 namespace backupy::drivers {
 namespace {
@@ -96,7 +96,7 @@ class TempCopy {
 };
 
 void check_stop(const std::stop_token& stop) {
-  if (stop.stop_requested()) throw pipeline::Cancelled();
+  if (stop.stop_requested()) throw stream::Cancelled();
 }
 
 // Copies source into copy page by page. The caller holds a read transaction

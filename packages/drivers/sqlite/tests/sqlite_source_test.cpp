@@ -319,7 +319,7 @@ TEST(SqliteSourceCancelTest, AStopRequestCancelsAndRemovesTheCopy) {
   } sink;
   sink.stop = &stop;
   EXPECT_THROW(SqliteSource({database, dir.path()}).dump(sink, stop.get_token()),
-               pipeline::Cancelled);
+               stream::Cancelled);
   EXPECT_EQ(sink.writes, 1);
   EXPECT_FALSE(has_temp_copies(dir.path()));
 }

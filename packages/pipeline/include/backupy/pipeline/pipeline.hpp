@@ -19,6 +19,7 @@
 
 #include "backupy/compress/codec.hpp"
 #include "backupy/stream/byte_sink.hpp"
+#include "backupy/stream/cancelled.hpp"
 
 namespace backupy::pipeline {
 
@@ -56,12 +57,8 @@ class BudgetExceeded : public std::runtime_error {
   std::uint64_t budget_bytes_;
 };
 
-// The stop token was triggered; checked before every write into the chain
-// and before the stream is finished.
-class Cancelled : public std::runtime_error {
- public:
-  Cancelled() : std::runtime_error("backup cancelled") {}
-};
+// The stop token was triggered (checked before every write into the chain and
+// before the stream is finished): stream::Cancelled propagates.
 
 // Runs source(sink) on the calling thread, then finishes the chain; on
 // success the spool file is fsynced (file and directory) and kept. On any

@@ -27,7 +27,7 @@ struct SqliteSource {
   // Throws std::runtime_error with a message naming the database
   // ("cannot open sqlite database /x: ...", "quick_check failed on the copy
   // of /x: ..."), std::system_error for temp-file I/O, and
-  // pipeline::Cancelled once stop is requested.
+  // stream::Cancelled once stop is requested.
   void dump(stream::ByteSink& out, std::stop_token stop) const;
 };
 

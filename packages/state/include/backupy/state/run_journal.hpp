@@ -1,0 +1,123 @@
+#pragma once
+// The journal of backup runs: one row per run_id, plus an append-only event
+// history (every state change with its time and reason).
+//
+// State machine (docs/architecture.md, "Runs"):
+//
+//   queued ──► running ──► spooled ──► uploading ──► completed
+//     │           │           │  ▲         │
+//     │           │           │  └─────────┤   (uploading → spooled: resumed after a restart)
+//     └───────────┴───────────┴────────────┴──► failed | cancelled
+//
+// completed, failed and cancelled are terminal: no transition leaves them.
+//
+// Secrets at rest: the presigned PUT URL (a bearer credential) and the DEK
+// bytes are sealed with AES-256-GCM under HKDF-SHA256(agent key, salt
+// "backupy-agent/state/v1", info "run-secrets"), like the config secrets. If
+// the agent key changed, a record comes back with secrets_unreadable = true
+// and empty url/dek: the caller fails that run clearly instead of wedging.
+//
+// Thread-safe (every call is one StateDb transaction).
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backupy/state/state_db.hpp"
+
+namespace backupy::state {
+
+enum class RunState { queued, running, spooled, uploading, completed, failed, cancelled };
+
+std::string_view run_state_name(RunState state);  // "queued", "running", ...
+std::optional<RunState> parse_run_state(std::string_view name);
+bool is_terminal(RunState state);
+bool transition_allowed(RunState from, RunState to);
+
+struct UploadCreds {
+  std::string presigned_put_url;  // secret: sealed at rest, never logged
+  std::uint64_t expires_at_ms = 0;
+  std::string final_s3_key;
+};
+
+// What the pipeline produced; recorded when the run reaches `spooled`.
+struct SpoolResult {
+  std::string spool_file;  // file name inside the spool directory (no path)
+  std::uint64_t raw_bytes = 0;
+  std::uint64_t stored_bytes = 0;
+  std::string sha256_hex;
+  std::string compression;        // what was really used
+  std::string db_engine_version;  // the server's version, from the driver
+};
+
+struct RunRecord {
+  std::string run_id;
+  std::string job_id;
+  std::string target_id;
+  RunState state = RunState::queued;
+  bool manual_trigger = false;
+  bool encryption_enabled = true;
+  std::string reason;  // latest reason (failure, cancel, note); empty if none
+  std::uint64_t created_ms = 0;
+  std::uint64_t updated_ms = 0;
+  std::uint64_t started_ms = 0;   // entered running; 0 if never
+  std::uint64_t finished_ms = 0;  // entered a terminal state; 0 if not yet
+  UploadCreds creds;
+  std::vector<std::uint8_t> encrypted_dek;  // RunBackup.encrypted_dek, echoed in BackupCompleted
+  std::optional<SpoolResult> spool;         // set from `spooled` on
+  bool secrets_unreadable = false;          // sealed under another agent key
+};
+
+struct RunEvent {
+  std::uint64_t ts_ms = 0;
+  RunState state = RunState::queued;
+  std::string reason;
+};
+
+class RunJournal {
+ public:
+  RunJournal(StateDb& db, std::string_view agent_key);
+  ~RunJournal();  // wipes the derived key
+  RunJournal(const RunJournal&) = delete;
+  RunJournal& operator=(const RunJournal&) = delete;
+
+  // Inserts a new run in record.state (normally queued; failed for a run
+  // refused on arrival) with its first event. Returns false, changing
+  // nothing, if run_id is already known. Throws StateError.
+  bool insert(const RunRecord& record, std::uint64_t now_ms);
+
+  std::optional<RunRecord> get(std::string_view run_id);
+
+  // Moves run_id to `to` and appends an event. Sets started_ms on entering
+  // running and finished_ms on entering a terminal state. Returns false
+  // (changing nothing) if the run is unknown or transition_allowed() says no.
+  bool transition(std::string_view run_id, RunState to, std::string_view reason,
+                  std::uint64_t now_ms);
+
+  // running → spooled, recording the pipeline's result (one transaction).
+  bool mark_spooled(std::string_view run_id, const SpoolResult& result, std::uint64_t now_ms);
+
+  // Replaces the upload credentials of a non-terminal run (a repeated
+  // RunBackup). Returns false if the run is unknown or terminal.
+  bool update_creds(std::string_view run_id, const UploadCreds& creds, std::uint64_t now_ms);
+
+  // Every run in one of the given states, oldest first (crash recovery).
+  std::vector<RunRecord> in_states(const std::vector<RunState>& states);
+  // The run's history, oldest first.
+  std::vector<RunEvent> events(std::string_view run_id);
+  // Newest first, at most limit (dump-state, diagnostics).
+  std::vector<RunRecord> recent(std::size_t limit);
+
+  // Deletes terminal runs (and their events) that finished before
+  // older_than_ms, keeping at least the newest keep_at_least terminal runs.
+  // Returns how many runs were deleted.
+  std::size_t prune(std::uint64_t older_than_ms, std::size_t keep_at_least);
+
+ private:
+  StateDb& db_;
+  std::array<std::uint8_t, 32> key_;
+};
+
+}  // namespace backupy::state

@@ -1,0 +1,2 @@
+// Placeholder: filled in by the work on issue #3.
+#include <gtest/gtest.h>
