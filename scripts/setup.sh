@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package the project needs to build and test.
+# Installs every Debian package the project needs to build and test, then the Node test
+# tools (npm ci in tests/support/node).
 # Idempotent: when everything is already present it returns in well under a second.
 set -euo pipefail
 
@@ -16,6 +17,8 @@ BUILD_PACKAGES=(
   procps curl ca-certificates
 )
 
+cd "$(dirname "$0")/.."
+
 missing=()
 for pkg in "${BUILD_PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
@@ -23,17 +26,39 @@ for pkg in "${BUILD_PACKAGES[@]}"; do
   fi
 done
 
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: missing packages: ${missing[*]}; run as root (or install them yourself)" >&2
+    exit 1
+  fi
+  echo "setup: installing ${#missing[@]} packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "setup: done"
 fi
 
-if [[ $(id -u) -ne 0 ]]; then
-  echo "setup: missing packages: ${missing[*]}; run as root (or install them yourself)" >&2
-  exit 1
+# Node test tools (tests/support/node: s3rver, pinned by the committed package-lock.json).
+# node and npm come with the base image. npm ci runs only when node_modules is missing or
+# older than the lock file; npm writes node_modules/.package-lock.json on every install.
+NODE_TOOLS=tests/support/node
+if [[ ! -f $NODE_TOOLS/node_modules/.package-lock.json ||
+      $NODE_TOOLS/node_modules/.package-lock.json -ot $NODE_TOOLS/package-lock.json ]]; then
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "setup: node and npm are required for the integration tests ($NODE_TOOLS);" \
+         "install Node.js 18 or later" >&2
+    exit 1
+  fi
+  echo "setup: installing test tools: npm ci in $NODE_TOOLS"
+  npm_log=$(mktemp)
+  if ! npm ci --prefix "$NODE_TOOLS" --no-audit --no-fund --loglevel=error >"$npm_log" 2>&1; then
+    echo "setup: 'npm ci --prefix $NODE_TOOLS' failed (registry unreachable, or package.json" \
+         "and package-lock.json out of sync?):" >&2
+    # npm puts the cause first and its usage text and log location after it.
+    grep -v -e '^npm error *$' -e '^npm error   ' "$npm_log" | head -n 5 >&2
+    rm -f "$npm_log"
+    exit 1
+  fi
+  rm -f "$npm_log"
+  echo "setup: test tools installed"
 fi
-
-echo "setup: installing ${#missing[@]} packages: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "setup: done"

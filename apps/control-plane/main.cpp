@@ -26,8 +26,9 @@ constexpr std::string_view kUsage =
     "      Serve agents over WSS as configured in the YAML FILE. SIGHUP reloads FILE,\n"
     "      SIGTERM/SIGINT stop gracefully. LEVEL: trace|debug|info|warn|error (default info).\n"
     "  backupy-control-plane hash-key\n"
-    "      Read an agent key from standard input (one line) and print its sha256 hex,\n"
-    "      the value for agents[].key_sha256. Keys are never taken from arguments.\n"
+    "      Read an agent key or an admin token from standard input (one line) and print\n"
+    "      its sha256 hex, the value for agents[].key_sha256 or admin.token_sha256.\n"
+    "      Keys and tokens are never taken from arguments.\n"
     "  backupy-control-plane version\n"
     "  backupy-control-plane --help\n";
 
@@ -66,8 +67,10 @@ int hash_key() {
   }
   const std::string key = line.substr(first, line.find_last_not_of(blanks) - first + 1);
   if (!is_contract_key(key)) {
-    std::cerr << "backupy-control-plane: warning: the key is neither 64 lowercase hex characters "
-                 "nor bkpy_live_/bkpy_test_ followed by 32 letters or digits\n";
+    // Admin tokens may have any form; only agent keys follow the contract's format.
+    std::cerr << "backupy-control-plane: note: not an agent key (neither 64 lowercase hex "
+                 "characters nor bkpy_live_/bkpy_test_ followed by 32 letters or digits); fine "
+                 "for an admin token\n";
   }
   std::cout << cp::hash_agent_key(key) << "\n";
   return 0;

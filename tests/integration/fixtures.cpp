@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -19,6 +20,18 @@ std::string indent(const std::string& text, const std::string& prefix) {
   std::string line, out;
   while (std::getline(in, line)) out += prefix + line + "\n";
   return out;
+}
+
+// run_command() execs without a PATH search.
+std::string find_program(const std::string& name) {
+  const char* path = ::getenv("PATH");
+  std::istringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    const std::filesystem::path candidate = std::filesystem::path(dir) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  throw std::runtime_error(name + " not found in PATH");
 }
 
 }  // namespace
@@ -73,6 +86,25 @@ void ControlPlane::write_config(const std::string& agent_config_yaml) {
       << "    key_sha256: \"" << sha256_hex(options_.agent_key) << "\"\n"
       << "    config:\n"
       << indent(agent_config_yaml, "      ");
+  if (!options_.admin_tokens.empty()) {
+    out << "admin:\n  token_sha256:\n";
+    for (const std::string& token : options_.admin_tokens) {
+      out << "    - \"" << sha256_hex(token) << "\"\n";
+    }
+  }
+  if (!options_.storage_endpoint.empty()) {
+    const auto secret_file = ws_.dir() / "s3-secret-access-key";
+    std::ofstream(secret_file) << options_.storage_secret_access_key << "\n";
+    out << "storage:\n"
+        << "  type: s3\n"
+        << "  endpoint: \"" << options_.storage_endpoint << "\"\n"
+        << "  region: " << options_.storage_region << "\n"
+        << "  bucket: " << options_.storage_bucket << "\n"
+        << "  path_style: " << (options_.storage_path_style ? "true" : "false") << "\n"
+        << "  access_key_id: " << options_.storage_access_key_id << "\n"
+        << "  secret_access_key_file: " << secret_file.string() << "\n"
+        << "  url_ttl_sec: " << options_.storage_url_ttl_sec << "\n";
+  }
 }
 
 void ControlPlane::start() {
@@ -101,6 +133,39 @@ void ControlPlane::reload(const std::string& agent_config_yaml) {
 void ControlPlane::rotate_agent_key(const std::string& new_key) {
   options_.agent_key = new_key;
   reload(options_.agent_config_yaml);
+}
+
+ApiReply ControlPlane::api(const std::string& method, const std::string& path,
+                           const std::string& admin_token, const std::string& body,
+                           const std::map<std::string, std::string>& headers) const {
+  std::vector<std::string> argv = {find_program("curl"),
+                                   "--silent",
+                                   "--show-error",
+                                   "--cacert",
+                                   (ws_.pki() / "ca.crt").string(),
+                                   "--request",
+                                   method,
+                                   "--write-out",
+                                   "\n%{http_code}"};
+  if (!admin_token.empty()) {
+    argv.insert(argv.end(), {"--header", "Authorization: Bearer " + admin_token});
+  }
+  for (const auto& [name, value] : headers) {
+    argv.insert(argv.end(), {"--header", name + ": " + value});
+  }
+  if (!body.empty()) {
+    argv.insert(argv.end(), {"--header", "Content-Type: application/json", "--data-binary", body});
+  }
+  argv.push_back(url() + path);
+  const CommandResult result = run_command(std::move(argv), {});
+  ApiReply reply;
+  const std::size_t last = result.out.rfind('\n');
+  if (result.exit_code != 0 || last == std::string::npos) {
+    throw std::runtime_error("curl " + method + " " + path + " failed: " + result.err);
+  }
+  reply.body = result.out.substr(0, last);
+  reply.status = std::stoi(result.out.substr(last + 1));
+  return reply;
 }
 
 void ControlPlane::kill() {

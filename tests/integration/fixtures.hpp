@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "backupy/test_support/log_watcher.hpp"
 #include "backupy/test_support/process.hpp"
@@ -46,6 +47,24 @@ struct ControlPlaneOptions {
       "jobs:\n"
       "  - {id: nightly, target_id: pg1, cron: \"0 3 * * *\", retention_days: 7, compression: "
       "zstd, encryption_enabled: true}\n";
+  // Operator API: plaintext admin bearer tokens (the YAML gets their sha256).
+  std::vector<std::string> admin_tokens;
+  // A `storage:` section is written when storage_endpoint is set; the secret goes to a file
+  // beside the YAML (storage.secret_access_key_file).
+  std::string storage_endpoint;
+  std::string storage_bucket = "backups";
+  std::string storage_region = "us-east-1";
+  bool storage_path_style = true;
+  std::string storage_access_key_id = "backupy-test";
+  std::string storage_secret_access_key = "backupy-test-secret-key";
+  int storage_url_ttl_sec = 3600;
+};
+
+// An operator API answer: HTTP status and body (json() parses it; discarded if not JSON).
+struct ApiReply {
+  int status = 0;
+  std::string body;
+  Json json() const { return Json::parse(body, nullptr, false); }
 };
 
 class ControlPlane {
@@ -65,6 +84,11 @@ class ControlPlane {
   void write_config(const std::string& agent_config_yaml);
   // The agent's key changes server-side (rotation): rewrite + SIGHUP.
   void rotate_agent_key(const std::string& new_key);
+  // Calls the operator API with the curl CLI (trusting the test CA). An empty admin_token
+  // sends no Authorization header; body is sent as is when not empty.
+  ApiReply api(const std::string& method, const std::string& path, const std::string& admin_token,
+               const std::string& body = "",
+               const std::map<std::string, std::string>& headers = {}) const;
 
  private:
   void start();

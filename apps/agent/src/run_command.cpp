@@ -13,14 +13,17 @@
 #include "backupy/core/redactor.hpp"
 #include "backupy/core/time.hpp"
 #include "backupy/hostinfo/identity.hpp"
+#include "backupy/drivers/builtin.hpp"
 #include "backupy/hostinfo/metrics_sampler.hpp"
+#include "backupy/runs/run_manager.hpp"
 #include "backupy/session/config_manager.hpp"
-#include "backupy/session/refusing_command_handler.hpp"
 #include "backupy/session/result_reporter.hpp"
 #include "backupy/session/session.hpp"
 #include "backupy/state/config_store.hpp"
 #include "backupy/state/outbox.hpp"
+#include "backupy/state/run_journal.hpp"
 #include "backupy/state/state_db.hpp"
+#include "agent_commands.hpp"
 #include "commands.hpp"
 #include "status_writer.hpp"
 
@@ -28,8 +31,26 @@ namespace backupy::agent {
 namespace {
 
 const core::Logger kLog("agent");
-// SIGTERM must end the process well within Docker's 10 s stop timeout.
+// SIGTERM must end the process well within Docker's 10 s stop timeout: runs
+// stop first (a dump tool gets SIGTERM, then SIGKILL after 2 s), then the
+// connection closes.
 constexpr std::chrono::milliseconds kCloseGrace{3000};
+
+runs::RunManagerOptions run_options(const config::BootstrapConfig& bootstrap) {
+  runs::RunManagerOptions options;
+  options.spool_dir = bootstrap.state_dir / "spool";
+  options.work_dir = bootstrap.state_dir / "work";
+  options.hooks_enabled = bootstrap.runs.hooks_enabled;
+  options.hook_timeout = bootstrap.runs.hook_timeout;
+  options.spool_max_bytes = bootstrap.runs.spool_max_bytes;
+  options.zstd = {.level = bootstrap.runs.zstd_level,
+                  .workers = static_cast<int>(bootstrap.runs.zstd_workers)};
+  options.upload.max_attempts = bootstrap.runs.upload_max_attempts;
+  options.upload.ca_file = bootstrap.ca_file;
+  options.upload.allow_insecure = bootstrap.allow_insecure;
+  options.upload.env = config::process_env();
+  return options;
+}
 
 }  // namespace
 
@@ -61,6 +82,8 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
   state::ConfigStore config_store(*db, bootstrap.agent_key);
   session::ConfigManager config(config_store);  // before connecting: jobs known offline
   state::Outbox outbox(*db);
+  state::RunJournal journal(*db, bootstrap.agent_key);
+  const drivers::DriverRegistry drivers = drivers::builtin_drivers();
 
   boost::asio::io_context io;
   hostinfo::MetricsSampler metrics(bootstrap.state_dir);
@@ -68,7 +91,18 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
   session::ResultReporter reporter(outbox, [&session] {
     if (session) session->wake_outbox();
   });
-  session::RefusingCommandHandler commands(reporter);
+  runs::RunManager runs(
+      io, run_options(bootstrap), *db, journal, drivers, [&config] { return config.current(); },
+      [&reporter](backup::v1::Envelope envelope) { reporter.report(std::move(envelope)); });
+  config.on_change([&runs](const session::ConfigSnapshot&) { runs.config_changed(); });
+  try {
+    runs.recover();  // before any command can arrive
+  } catch (const std::exception& e) {
+    kLog.error("cannot recover the runs of the previous start", {{"error", e.what()}});
+    std::cerr << "backupy-agent: " << core::redact(e.what()) << "\n";
+    return 1;
+  }
+  AgentCommands commands(runs);
 
   session::SessionOptions options;
   options.bootstrap = bootstrap;
@@ -102,12 +136,14 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
   signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
     if (ec) return;
     kLog.info("shutting down", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    runs.shutdown();
     session->stop(kCloseGrace, [&] {
       status->stop();
       io.stop();
     });
   });
 
+  session->set_active_jobs_provider([&runs] { return runs.active_job_ids(); });
   status->start();
   session->start();
   io.run();

@@ -5,24 +5,10 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "env_parse.hpp"
+
 namespace backupy::config {
 namespace {
-
-bool is_true(std::string_view value) {
-  return value == "1" || value == "true" || value == "TRUE" || value == "True" || value == "yes";
-}
-bool is_false(std::string_view value) {
-  return value.empty() || value == "0" || value == "false" || value == "FALSE" ||
-         value == "False" || value == "no";
-}
-
-template <typename T>
-std::optional<T> parse_unsigned(std::string_view text) {
-  T value{};
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
 
 bool is_alnum(std::string_view text) {
   for (char c : text) {
@@ -153,6 +139,8 @@ std::variant<BootstrapConfig, std::vector<std::string>> load_bootstrap(const Env
       config.peer_timeout = std::chrono::seconds(*seconds);
     }
   }
+
+  load_run_settings(env, config.runs, problems);
 
   if (!config.connect_url.host.empty()) {
     try {

@@ -9,6 +9,8 @@
 //  - Outgoing envelopes carry seq = 1, 2, ... and ts_ms. A Ping goes out every
 //    ping_interval_sec; Beast's idle timeout (with keep-alive WebSocket pings) ends a session
 //    that stays silent for idle_timeout_sec.
+//  - Operator commands (RunBackup, CancelJob) are queued by send_command(); JobUpdate and
+//    BackupCompleted results also update the run they name (operator_endpoint.hpp).
 //  - Envelopes with outbox_seq > 0 go through the DeliveryLedger: replays are logged as
 //    "duplicate", new ones as "result". When both sides advertised "delivery_ack.v1", a
 //    cumulative DeliveryAck is sent, coalesced by AckCoalescer (20 ms / 100 entries).
@@ -29,6 +31,7 @@
 #include "backupy/crypto/crypto.hpp"
 #include "backupy/wire/capabilities.hpp"
 #include "backupy/wire/envelope_codec.hpp"
+#include "operator_endpoint.hpp"
 #include "transport.hpp"
 
 namespace backupy::controlplane::detail {
@@ -97,6 +100,16 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
          {{"version", config.version()}, {"correlation_id", envelope.correlation_id()}});
     send(std::move(envelope));
     return true;
+  }
+
+  bool registered() const override { return registered_ && !closing_ && !finished_; }
+
+  std::optional<std::string> send_command(std::string_view kind, Envelope envelope) override {
+    if (!registered()) return std::nullopt;
+    envelope.set_correlation_id(next_correlation_id(kind));
+    std::string correlation_id = envelope.correlation_id();
+    send(std::move(envelope));
+    return correlation_id;
   }
 
   void close(std::uint16_t code, std::string reason) override {
@@ -215,6 +228,8 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
       }
       case Envelope::kJobUpdate:
       case Envelope::kBackupCompleted:
+        log_result(envelope);
+        return note_run_result(state_, agent_id_, envelope);
       case Envelope::kHealthCheckResult:
       case Envelope::kDiscoveryReport:
       case Envelope::kLogEvent:

@@ -6,6 +6,7 @@
 //   GET /healthz           200 {"status":"ok"}
 //   GET /v1/agents/connect 401 {"error":"unauthorized"} without a known bearer key, else the
 //                          connection is handed to an agent session (WebSocket upgrade)
+//   other /v1/...          the operator API (operator_api.hpp; plain C++, answered inline)
 //   anything else          404 {"error":"not found"}
 #include "listener.hpp"
 
@@ -24,6 +25,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "operator_endpoint.hpp"
 #include "transport.hpp"
 
 namespace backupy::controlplane::detail {
@@ -155,6 +157,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       }
       return respond(request, http::status::ok, R"({"status":"ok"})", request.keep_alive());
     }
+    if (is_operator_path(path)) return serve_operator(request);
     if (path != kConnectPath) {
       return respond(request, http::status::not_found, R"({"error":"not found"})",
                      request.keep_alive());
@@ -191,6 +194,24 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   }
 
   void detach_from_listener();
+
+  void serve_operator(const HttpRequest& request) {
+    ApiRequest api;
+    api.method = std::string(request.method_string());
+    api.target = std::string(request.target());
+    const auto header = [&](auto field) -> std::optional<std::string> {
+      const auto it = request.find(field);
+      if (it == request.end()) return std::nullopt;
+      return std::string(it->value());
+    };
+    api.authorization = header(http::field::authorization);
+    api.idempotency_key = header("Idempotency-Key");
+    api.body = request.body();
+    api.remote = remote_;
+    const ApiResponse response = serve_operator_request(state_, api);
+    respond(request, static_cast<http::status>(response.status), response.body,
+            request.keep_alive());
+  }
 
   static bool is_websocket_upgrade(const HttpRequest& request) {
     const auto upgrade = request.find(http::field::upgrade);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "backupy/crypto/crypto.hpp"
 #include "listener.hpp"
 #include "server_state.hpp"
 
@@ -180,11 +181,14 @@ struct Server::Impl {
 Server::Server(ServerConfig config, ServerOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->state.options = std::move(options);
   impl_->state.registry = AgentRegistry(config.agents);
+  impl_->state.generated_signing_key = crypto::random_bytes(32);
   impl_->state.config = std::make_shared<const ServerConfig>(std::move(config));
   impl_->listener = detail::Listener::create(impl_->io, impl_->state, *impl_->state.config);
 }
 
-Server::~Server() = default;
+Server::~Server() {
+  crypto::secure_wipe(impl_->state.generated_signing_key);
+}
 
 std::uint16_t Server::port() const {
   return impl_->listener->port();
@@ -200,12 +204,16 @@ void Server::run() {
   }
   impl.listener->start();
   const ServerConfig& config = *impl.state.config;
-  impl.state.log.info("listening", {{"event", "listening"},
-                                    {"address", config.listen_host},
-                                    {"port", port()},
-                                    {"agents", config.agents.size()},
-                                    {"delivery_ack", config.delivery_ack},
-                                    {"version", version()}});
+  impl.state.log.info("listening",
+                      {{"event", "listening"},
+                       {"address", config.listen_host},
+                       {"port", port()},
+                       {"agents", config.agents.size()},
+                       {"delivery_ack", config.delivery_ack},
+                       {"operator_api", !config.admin_token_sha256.empty()},
+                       {"storage", config.storage.has_value()},
+                       {"signing_key", config.token_signing_key.empty() ? "generated" : "file"},
+                       {"version", version()}});
   impl.io.run();
   impl.running = false;
   impl.run_thread = std::thread::id();

@@ -12,6 +12,7 @@
 
 #include "agent_config_yaml.hpp"
 #include "backupy/core/redactor.hpp"
+#include "operator_config_yaml.hpp"
 #include "yaml_reader.hpp"
 
 namespace backupy::controlplane {
@@ -85,16 +86,6 @@ bool is_agent_id(const std::string& id) {
   });
 }
 
-std::optional<std::string> normalize_sha256_hex(const std::string& text) {
-  if (text.size() != 64) return std::nullopt;
-  std::string out = text;
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
-  }
-  return out;
-}
-
 void parse_agents(const YamlReader& reader, const YAML::Node& root, ServerConfig& config,
                   std::vector<std::string>* passwords) {
   const YAML::Node agents = reader.opt_sequence(root, "", "agents");
@@ -115,7 +106,7 @@ void parse_agents(const YamlReader& reader, const YAML::Node& root, ServerConfig
                   "\"" + entry.id + "\" is already used by " + index_path("agents", it->second));
     }
     const std::string key = reader.req_string(node, path, "key_sha256");
-    std::optional<std::string> hash = normalize_sha256_hex(key);
+    std::optional<std::string> hash = detail::normalize_sha256_hex(key);
     if (!hash)
       reader.fail(node["key_sha256"], join_path(path, "key_sha256"), "must be 64 hex characters");
     if (auto [it, fresh] = keys.emplace(*hash, i); !fresh) {
@@ -155,7 +146,8 @@ ServerConfig parse_server_config(std::string_view yaml, std::string_view source_
   if (!root.IsDefined() || root.IsNull()) reader.fail(1, "", "is empty (expected a mapping)");
   reader.expect_map(root, "",
                     {"listen", "tls", "heartbeat_interval_sec", "ping_interval_sec",
-                     "idle_timeout_sec", "max_message_bytes", "delivery_ack", "agents"});
+                     "idle_timeout_sec", "max_message_bytes", "delivery_ack", "agents", "admin",
+                     "storage", "token_signing_key_file"});
 
   ServerConfig config;
   parse_listen(reader, root, config);
@@ -178,6 +170,10 @@ ServerConfig parse_server_config(std::string_view yaml, std::string_view source_
   std::vector<std::string> passwords;
   parse_agents(reader, root, config, &passwords);
   for (const std::string& password : passwords) core::register_secret(password);
+
+  config.admin_token_sha256 = detail::parse_admin(reader, root);
+  config.storage = detail::parse_storage(reader, root, base_dir);
+  config.token_signing_key = detail::parse_token_signing_key(reader, root, base_dir);
   return config;
 }
 

@@ -5,7 +5,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "backup/v1/agent.pb.h"
 #include "backupy/controlplane/agent_registry.hpp"
@@ -13,6 +17,7 @@
 #include "backupy/controlplane/server.hpp"
 #include "backupy/controlplane/server_config.hpp"
 #include "backupy/core/log.hpp"
+#include "run_store.hpp"
 
 namespace backupy::controlplane::detail {
 
@@ -30,6 +35,13 @@ class AgentSession {
   // Sends ConfigUpdate if the session has registered and config differs (serialized bytes) from
   // the configuration it last sent; returns whether it did.
   virtual bool push_config_if_changed(const backup::v1::AgentConfig& config) = 0;
+  // True once Register was answered and until the session starts closing.
+  virtual bool registered() const = 0;
+  // Stamps and queues a server command (RunBackup, CancelJob) with correlation id
+  // "<kind>-<session prefix>-<n>" and returns that id; nullopt if not registered() (nothing
+  // is sent then).
+  virtual std::optional<std::string> send_command(std::string_view kind,
+                                                  backup::v1::Envelope envelope) = 0;
   // Starts the closing handshake (after already queued messages); idempotent.
   virtual void close(std::uint16_t code, std::string reason) = 0;
 };
@@ -45,6 +57,16 @@ struct ServerState {
   // TCP connections still open (TLS/HTTP stage or WebSocket), for a prompt shutdown.
   std::size_t open_connections = 0;
   bool stopping = false;
+  // Runs dispatched through the operator API (in memory until the catalog lands).
+  RunStore runs;
+  // Used for decryption tokens when the configuration names no token_signing_key_file:
+  // random, generated once per process, so tokens do not survive a restart.
+  std::vector<std::uint8_t> generated_signing_key;
+
+  // The live session of agent_id, or nullptr.
+  std::shared_ptr<AgentSession> live_session(std::string_view agent_id) const;
+  // The configured token signing key, else generated_signing_key.
+  std::span<const std::uint8_t> signing_key() const;
 
   // Makes session the live one for its agent; an older live session is closed with 1000
   // "replaced by a newer session".

@@ -66,6 +66,7 @@ TEST_F(ServerConfigTest, BaseDocumentIsValid) {
 
 TEST_F(ServerConfigTest, ParsesTheFullExample) {
   std::filesystem::copy_file(BACKUPY_CONFIG_EXAMPLE, dir_.path() / "cp.yaml");
+  write_text(dir_.path() / "s3-secret-access-key", "example-secret\n");
   const ServerConfig config = load_server_config(dir_.path() / "cp.yaml");
 
   EXPECT_EQ(config.listen_host, "127.0.0.1");
@@ -129,6 +130,18 @@ TEST_F(ServerConfigTest, ParsesTheFullExample) {
   EXPECT_EQ(ac.advanced().max_parallel_jobs(), 1u);
   EXPECT_EQ(ac.advanced().log_level(), "info");
   EXPECT_FALSE(ac.advanced().auto_update_enabled());
+
+  ASSERT_EQ(config.admin_token_sha256.size(), 1u);
+  EXPECT_EQ(config.admin_token_sha256[0], kKeyBHash);
+  ASSERT_TRUE(config.storage);
+  EXPECT_EQ(config.storage->endpoint, "http://127.0.0.1:9000");
+  EXPECT_EQ(config.storage->region, "us-east-1");
+  EXPECT_EQ(config.storage->bucket, "backups");
+  EXPECT_TRUE(config.storage->path_style);
+  EXPECT_EQ(config.storage->access_key_id, "backupy");
+  EXPECT_EQ(config.storage->secret_access_key, "example-secret");
+  EXPECT_EQ(config.storage->url_ttl_sec, 3600u);
+  EXPECT_TRUE(config.token_signing_key.empty());
 }
 
 TEST_F(ServerConfigTest, AppliesDefaults) {
@@ -295,7 +308,7 @@ std::vector<ErrorCase> error_cases() {
       {"UnknownTopLevelKey", [](auto& l) { set_line(l, 1, R"(listne: "127.0.0.1:0")"); },
        "cp.yaml:1: listne is not a known key (expected one of: listen, tls, "
        "heartbeat_interval_sec, ping_interval_sec, idle_timeout_sec, max_message_bytes, "
-       "delivery_ack, agents)"},
+       "delivery_ack, agents, admin, storage, token_signing_key_file)"},
       {"UnknownNestedKey",
        [](auto& l) {
          set_line(l, 13, R"(          connection: {host: db, port: 5432, pasword: "pw-123456"})");

@@ -19,6 +19,7 @@
 #include <regex>
 #include <thread>
 
+#include "backupy/controlplane/agent_registry.hpp"
 #include "backupy/controlplane/delivery_tracker.hpp"
 #include "backupy/core/log.hpp"
 #include "backupy/core/redactor.hpp"
@@ -126,6 +127,31 @@ HttpReply https_get(std::uint16_t port, const std::filesystem::path& ca, const s
   http::request<http::empty_body> request(http::verb::get, target, 11);
   request.set(http::field::host, "127.0.0.1");
   if (authorization) request.set(http::field::authorization, *authorization);
+  http::write(stream, request);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(stream, buffer, response);
+  error_code ignored;
+  beast::get_lowest_layer(stream).socket().close(ignored);
+  return {response.result_int(), response.body()};
+}
+
+HttpReply https_request(std::uint16_t port, const std::filesystem::path& ca, http::verb verb,
+                        const std::string& target,
+                        const std::vector<std::pair<std::string, std::string>>& headers,
+                        const std::string& body = "") {
+  asio::io_context io;
+  ssl::context ctx(ssl::context::tls_client);
+  trust_test_ca(ctx, ca);
+  beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
+  stream.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
+  beast::get_lowest_layer(stream).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  stream.handshake(ssl::stream_base::client);
+  http::request<http::string_body> request(verb, target, 11);
+  request.set(http::field::host, "127.0.0.1");
+  for (const auto& [name, value] : headers) request.set(name, value);
+  request.body() = body;
+  request.prepare_payload();
   http::write(stream, request);
   beast::flat_buffer buffer;
   http::response<http::string_body> response;
@@ -309,7 +335,10 @@ struct Knobs {
   bool delivery_ack = true;
   std::uint64_t version = 3;
   bool with_agent_a = true;
+  bool with_operator_api = false;  // admin token kAdminToken + storage
 };
+
+const std::string kAdminToken = "operator-admin-token-42";
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -357,6 +386,13 @@ class ServerTest : public ::testing::Test {
         "  - id: agent-b\n"
         "    key_sha256: \"" +
         std::string(kKeyBHash) + "\"\n";
+    if (knobs.with_operator_api) {
+      yaml += "admin: {token_sha256: [\"" + hash_agent_key(kAdminToken) +
+              "\"]}\n"
+              "storage: {type: s3, endpoint: \"http://127.0.0.1:9000\", region: us-east-1, "
+              "bucket: backups, access_key_id: AKID, secret_access_key_file: s3.secret}\n";
+      write_text(dir_.path() / "s3.secret", "s3-secret-value");
+    }
     write_text(config_file(), yaml);
   }
 
@@ -415,11 +451,72 @@ TEST_F(ServerTest, HealthzAnswersOk) {
 
 TEST_F(ServerTest, OtherPathsAre404) {
   start();
-  for (const char* path : {"/", "/v1/agents", "/v1/agents/connect/x", "/healthz/x"}) {
+  for (const char* path : {"/", "/v2/agents", "/healthz/x"}) {
     HttpReply reply = https_get(port_, ca(), path, "Bearer " + kKeyA);
     EXPECT_EQ(reply.status, 404u) << path;
     EXPECT_EQ(reply.body, R"({"error":"not found"})");
   }
+  // Other /v1 paths belong to the operator API: an agent key is no admin token.
+  for (const char* path : {"/v1/agents", "/v1/agents/connect/x"}) {
+    HttpReply reply = https_get(port_, ca(), path, "Bearer " + kKeyA);
+    EXPECT_EQ(reply.status, 401u) << path;
+    EXPECT_EQ(reply.body, R"({"error":"unauthorized"})");
+  }
+}
+
+// The operator API end to end in process: POST run -> RunBackup on the agent's session ->
+// the agent's JobUpdate -> GET run.
+TEST_F(ServerTest, OperatorApiDispatchesRunsToRegisteredAgents) {
+  start({.with_operator_api = true});
+  const std::vector<std::pair<std::string, std::string>> auth = {
+      {"Authorization", "Bearer " + kAdminToken}};
+  EXPECT_EQ(https_request(port_, ca(), http::verb::post, "/v1/jobs/nightly/run", {}).status, 401u);
+  const HttpReply offline =
+      https_request(port_, ca(), http::verb::post, "/v1/jobs/nightly/run", auth);
+  EXPECT_EQ(offline.status, 409u);
+  EXPECT_EQ(offline.body, R"({"error":"agent agent-a is offline"})");
+
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  std::vector<std::pair<std::string, std::string>> with_key = auth;
+  with_key.emplace_back("Idempotency-Key", "once");
+  const HttpReply accepted =
+      https_request(port_, ca(), http::verb::post, "/v1/jobs/nightly/run", with_key);
+  ASSERT_EQ(accepted.status, 202u) << accepted.body;
+  const std::string run_id = json::parse(accepted.body).value("run_id", "");
+  const HttpReply replayed =
+      https_request(port_, ca(), http::verb::post, "/v1/jobs/nightly/run", with_key);
+  EXPECT_EQ(replayed.body, accepted.body);
+
+  const std::optional<Envelope> command = agent.next_of(Envelope::kRunBackup);
+  ASSERT_TRUE(command);
+  EXPECT_EQ(command->run_backup().run_id(), run_id);
+  EXPECT_EQ(command->run_backup().encrypted_dek().size(), 32u);
+  EXPECT_TRUE(command->correlation_id().starts_with("run-"));
+  EXPECT_EQ(command->run_backup().upload_creds().presigned_put_url().rfind(
+                "http://127.0.0.1:9000/backups/agents/agent-a/nightly/" + run_id + ".bkpy?", 0),
+            0u);
+  EXPECT_FALSE(agent.next_of(Envelope::kRunBackup, 300ms)) << "the replay sent a second run";
+
+  Envelope update = job_update(1, backup::v1::FAILED);
+  update.mutable_job_update()->set_run_id(run_id);
+  agent.send(update);
+  ASSERT_TRUE(logs_.wait_for("run_update"));
+  const HttpReply view = https_request(port_, ca(), http::verb::get, "/v1/runs/" + run_id, auth);
+  ASSERT_EQ(view.status, 200u);
+  const json run = json::parse(view.body);
+  EXPECT_EQ(run.value("status", ""), "failed");
+  EXPECT_EQ(run.value("error", ""), "disk full");
+  EXPECT_EQ(run.value("updates", 0), 1);
+
+  EXPECT_EQ(https_request(port_, ca(), http::verb::post, "/v1/jobs/nightly/cancel", auth).status,
+            202u);
+  const std::optional<Envelope> cancel = agent.next_of(Envelope::kCancelJob);
+  ASSERT_TRUE(cancel);
+  EXPECT_EQ(cancel->cancel_job().job_id(), "nightly");
+  EXPECT_EQ(logs_.all().find(kAdminToken), std::string::npos);
+  EXPECT_EQ(logs_.all().find("s3-secret-value"), std::string::npos);
+  expect_no_secrets_logged();
 }
 
 TEST_F(ServerTest, ConnectWithoutKeyIs401) {
@@ -919,7 +1016,8 @@ TEST_F(ServerTest, FailedReloadKeepsTheOldConfig) {
   EXPECT_EQ(result.error, config_file().string() +
                               ":3: agentz is not a known key (expected one of: listen, tls, "
                               "heartbeat_interval_sec, ping_interval_sec, idle_timeout_sec, "
-                              "max_message_bytes, delivery_ack, agents)");
+                              "max_message_bytes, delivery_ack, agents, admin, storage, "
+                              "token_signing_key_file)");
   const std::optional<json> failed = logs_.wait_for("config_reload_failed");
   ASSERT_TRUE(failed);
   EXPECT_EQ((*failed)["error"], result.error);

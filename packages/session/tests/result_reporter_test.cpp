@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "backupy/session/refusing_command_handler.hpp"
 #include "test_state_dir.hpp"
 
 namespace backupy::session {
@@ -48,32 +47,6 @@ TEST(ResultReporterTest, CommitsToTheOutboxThenWakesTheSender) {
   backup::v1::Envelope stored;
   ASSERT_TRUE(stored.ParseFromString(entries[0].payload));
   EXPECT_GT(stored.ts_ms(), 0u);
-}
-
-TEST(RefusingCommandHandlerTest, RunBackupIsReportedFailedNotDropped) {
-  testing::TestStateDir dir;
-  auto db = dir.open();
-  state::Outbox outbox(*db);
-  ResultReporter reporter(outbox, nullptr);
-  RefusingCommandHandler handler(reporter);
-  backup::v1::Envelope run;
-  run.mutable_run_backup()->set_job_id("nightly");
-  run.mutable_run_backup()->set_run_id("run-1");
-  EXPECT_FALSE(handler.handle(run).has_value());
-  auto entries = outbox.read_after(0, 10);
-  ASSERT_EQ(entries.size(), 1u);
-  backup::v1::Envelope stored;
-  ASSERT_TRUE(stored.ParseFromString(entries[0].payload));
-  EXPECT_EQ(stored.job_update().status(), backup::v1::FAILED);
-  EXPECT_EQ(stored.job_update().run_id(), "run-1");
-  EXPECT_FALSE(stored.job_update().error_message().empty());
-
-  backup::v1::Envelope update;
-  update.mutable_self_update()->set_target_version("9.9.9");
-  const auto ack = handler.handle(update);
-  ASSERT_TRUE(ack.has_value());
-  EXPECT_FALSE(ack->accepted());
-  EXPECT_NE(ack->reason().find("self-update"), std::string::npos);
 }
 
 }  // namespace

@@ -8,42 +8,16 @@
 
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
+#include "sealed_box.hpp"
 #include "secrets_codec.hpp"
 #include "statement.hpp"
+#include "wipe.hpp"
 
 namespace backupy::state {
 namespace {
 
-constexpr std::string_view kSalt = "backupy-agent/state/v1";
 constexpr std::string_view kSecretsInfo = "config-secrets";
 constexpr std::string_view kKeyCheckInfo = "config-key-check";
-
-std::span<std::uint8_t> writable_bytes(std::string& text) {
-  return {reinterpret_cast<std::uint8_t*>(text.data()), text.size()};
-}
-
-// clear() alone leaves the old bytes in the string's buffer.
-void wipe(std::string& text) {
-  crypto::secure_wipe(writable_bytes(text));
-  text.clear();
-}
-
-// Wipes a plaintext buffer on every way out of a scope, exceptions included.
-template <typename T>
-class WipeOnExit {
- public:
-  explicit WipeOnExit(T& target) : target_(target) {}
-  ~WipeOnExit() { wipe_all(target_); }
-  WipeOnExit(const WipeOnExit&) = delete;
-  WipeOnExit& operator=(const WipeOnExit&) = delete;
-
- private:
-  static void wipe_all(crypto::Bytes& bytes) { crypto::secure_wipe(bytes); }
-  static void wipe_all(detail::SecretList& secrets) {
-    for (auto& [id, secret] : secrets) wipe(secret);
-  }
-  T& target_;
-};
 
 // Binds the secrets to the snapshot they were saved with: a sealed blob moved
 // next to another config version fails to open instead of mismatching.
@@ -60,7 +34,9 @@ crypto::Bytes key_check_for(std::span<const std::uint8_t> key) {
 
 void clear_all_secrets(backup::v1::AgentConfig& config) {
   for (auto& target : *config.mutable_targets()) {
-    if (target.has_connection()) wipe(*target.mutable_connection()->mutable_password_secret_ref());
+    if (target.has_connection()) {
+      detail::wipe(*target.mutable_connection()->mutable_password_secret_ref());
+    }
   }
 }
 
@@ -73,12 +49,8 @@ struct Row {
 
 }  // namespace
 
-ConfigStore::ConfigStore(StateDb& db, std::string_view agent_key) : db_(db) {
-  crypto::Bytes okm = crypto::hkdf_sha256(crypto::as_bytes(agent_key), crypto::as_bytes(kSalt),
-                                          crypto::as_bytes(kSecretsInfo), key_.size());
-  std::copy(okm.begin(), okm.end(), key_.begin());
-  crypto::secure_wipe(okm);
-}
+ConfigStore::ConfigStore(StateDb& db, std::string_view agent_key)
+    : db_(db), key_(detail::derive_sealing_key(agent_key, kSecretsInfo)) {}
 
 ConfigStore::~ConfigStore() {
   crypto::secure_wipe(key_);
@@ -88,19 +60,18 @@ void ConfigStore::save(const backup::v1::AgentConfig& config) {
   // Split the config into a secret-free copy and the list of secrets.
   backup::v1::AgentConfig stripped = config;
   detail::SecretList secrets;
-  WipeOnExit wipe_secrets(secrets);
+  detail::WipeOnExit wipe_secrets(secrets);
   for (auto& target : *stripped.mutable_targets()) {
     if (!target.has_connection()) continue;  // mutable_connection() would add one
     std::string* password = target.mutable_connection()->mutable_password_secret_ref();
     if (password->empty()) continue;
     secrets.emplace_back(target.id(), *password);
-    wipe(*password);
+    detail::wipe(*password);
   }
 
   crypto::Bytes plain = detail::encode_secrets(secrets);
-  WipeOnExit wipe_plain(plain);
-  const std::string aad = aad_for(stripped.version());
-  const crypto::Bytes sealed = crypto::aes256gcm_seal(key_, plain, crypto::as_bytes(aad));
+  detail::WipeOnExit wipe_plain(plain);
+  const std::string sealed = detail::seal(key_, plain, aad_for(stripped.version()));
   const crypto::Bytes key_check = key_check_for(key_);
 
   std::string blob;
@@ -119,7 +90,7 @@ void ConfigStore::save(const backup::v1::AgentConfig& config) {
                            "VALUES (1, ?1, ?2, ?3, ?4, ?5)");
     stmt.bind(1, static_cast<std::int64_t>(stripped.version()))
         .bind_blob(2, blob)
-        .bind_blob(3, as_view(sealed))
+        .bind_blob(3, sealed)
         .bind_blob(4, as_view(key_check))
         .bind(5, static_cast<std::int64_t>(core::now_ms()))
         .run();
@@ -150,24 +121,19 @@ std::optional<StoredConfig> ConfigStore::load() {
   const bool same_key = row->key_check.size() == expected_check.size() &&
                         std::equal(expected_check.begin(), expected_check.end(),
                                    reinterpret_cast<const std::uint8_t*>(row->key_check.data()));
-  const std::string aad = aad_for(stored.config.version());
   std::optional<crypto::Bytes> plain;
-  if (same_key) {
-    const auto sealed = std::span(reinterpret_cast<const std::uint8_t*>(row->sealed_secrets.data()),
-                                  row->sealed_secrets.size());
-    plain = crypto::aes256gcm_open(key_, sealed, crypto::as_bytes(aad));
-  }
+  if (same_key) plain = detail::unseal(key_, row->sealed_secrets, aad_for(stored.config.version()));
   if (!plain) {
     stored.secrets_dropped = true;
     return stored;
   }
-  WipeOnExit wipe_plain(*plain);
+  detail::WipeOnExit wipe_plain(*plain);
   auto secrets = detail::decode_secrets(*plain);
   if (!secrets) {
     stored.secrets_dropped = true;
     return stored;
   }
-  WipeOnExit wipe_secrets(*secrets);
+  detail::WipeOnExit wipe_secrets(*secrets);
 
   // Match in order, so duplicate target ids still get their own secret back.
   std::vector<bool> used(secrets->size(), false);

@@ -44,7 +44,59 @@ CREATE TRIGGER outbox_count_delete AFTER DELETE ON outbox BEGIN
 END;
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kV1};
+// v2: the run journal (RunJournal).
+//
+// runs has one row per run_id. id is insertion order: it breaks ties between
+// runs created in the same millisecond. state is the name from
+// run_state_name(); it has no CHECK so that a later state needs no table
+// rebuild (SQLite cannot alter a CHECK), and reads reject an unknown name.
+// The two secrets are sealed separately, so update_creds() replaces the URL
+// without having to open (and so be able to read) the DEK.
+//
+// run_events is append-only; rows go with their run (ON DELETE CASCADE,
+// StateDb turns foreign keys on).
+constexpr std::string_view kV2 = R"sql(
+CREATE TABLE runs (
+  id                 INTEGER PRIMARY KEY,      -- insertion order
+  run_id             TEXT    NOT NULL UNIQUE,
+  job_id             TEXT    NOT NULL,
+  target_id          TEXT    NOT NULL,
+  state              TEXT    NOT NULL,         -- queued, running, ... (run_state_name)
+  manual_trigger     INTEGER NOT NULL,         -- 0 or 1
+  encryption_enabled INTEGER NOT NULL,         -- 0 or 1
+  reason             TEXT    NOT NULL,         -- of the latest change; '' if none
+  created_ms         INTEGER NOT NULL,
+  updated_ms         INTEGER NOT NULL,
+  started_ms         INTEGER NOT NULL,         -- entered running; 0 if never
+  finished_ms        INTEGER NOT NULL,         -- entered a terminal state; 0 if not yet
+  sealed_put_url     BLOB    NOT NULL,         -- AES-256-GCM(presigned PUT URL), AAD names run_id
+  creds_expires_ms   INTEGER NOT NULL,
+  final_s3_key       TEXT    NOT NULL,
+  sealed_dek         BLOB    NOT NULL,         -- AES-256-GCM(RunBackup.encrypted_dek), AAD names run_id
+  -- The pipeline's result: all NULL until mark_spooled() (or an insert given one).
+  spool_file         TEXT,                     -- file name inside the spool directory
+  raw_bytes          INTEGER,
+  stored_bytes       INTEGER,
+  sha256_hex         TEXT,
+  compression        TEXT,
+  db_engine_version  TEXT
+);
+-- in_states(), and prune() (which sorts the terminal runs it finds here: few,
+-- as prune() bounds them).
+CREATE INDEX runs_state ON runs (state, created_ms);
+CREATE INDEX runs_created ON runs (created_ms);       -- recent(): newest first
+
+CREATE TABLE run_events (
+  id     INTEGER PRIMARY KEY,  -- append order
+  run_id TEXT    NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  ts_ms  INTEGER NOT NULL,
+  state  TEXT    NOT NULL,     -- the state entered
+  reason TEXT    NOT NULL      -- '' if none
+);
+CREATE INDEX run_events_run ON run_events (run_id, id);  -- events(), and the cascade
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
 
 }  // namespace
 

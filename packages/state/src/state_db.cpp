@@ -134,9 +134,25 @@ StateDb::~StateDb() {
 
 void StateDb::transaction(const std::function<void(sqlite3*)>& fn) {
   std::lock_guard lock(mutex_);
+  if (transaction_depth_ > 0) {
+    // Nested on this thread (the mutex is recursive, so only the owner gets
+    // here): join the outer transaction. An exception rolls all of it back.
+    ++transaction_depth_;
+    struct Leave {
+      int& depth;
+      ~Leave() { --depth; }
+    } leave{transaction_depth_};
+    fn(db_);
+    return;
+  }
   // A read-only connection cannot take the write lock; a plain BEGIN still
   // gives its reads one consistent snapshot.
   detail::Transaction txn(db_, mode_ == Mode::read_write ? "BEGIN IMMEDIATE" : "BEGIN");
+  ++transaction_depth_;
+  struct Leave {
+    int& depth;
+    ~Leave() { --depth; }
+  } leave{transaction_depth_};
   fn(db_);
   txn.commit();
 }

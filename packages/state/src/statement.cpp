@@ -42,7 +42,10 @@ Statement& Statement::bind_blob(int index, std::string_view bytes) {
 }
 
 Statement& Statement::bind_text(int index, std::string_view text) {
-  if (sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8) !=
+  // As for blobs: an empty view may have a null data pointer, which SQLite
+  // would bind as NULL rather than ''.
+  const char* data = text.data() != nullptr ? text.data() : "";
+  if (sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_TRANSIENT, SQLITE_UTF8) !=
       SQLITE_OK) {
     fail("cannot bind text on");
   }

@@ -193,5 +193,23 @@ TEST_F(StateDbTest, FailingStatementInsideTransactionRollsBack) {
   db->with_connection([](sqlite3* conn) { EXPECT_EQ(sqlite3_next_stmt(conn, nullptr), nullptr); });
 }
 
+TEST_F(StateDbTest, NestedTransactionsJoinTheOuterOne) {
+  auto db = StateDb::open(db_path());
+  db->transaction([&](sqlite3* conn) {
+    add_note(*db, 1);  // a store's own transaction, inside ours
+    detail::exec(conn, "INSERT INTO note VALUES (2)");
+  });
+  EXPECT_EQ(query_int(*db, "SELECT count(*) FROM note"), 2);
+  // A failure after the inner "commit" still undoes the inner change.
+  EXPECT_THROW(db->transaction([&](sqlite3*) {
+    add_note(*db, 3);
+    throw std::logic_error("after the inner transaction");
+  }),
+               std::logic_error);
+  EXPECT_EQ(query_int(*db, "SELECT count(*) FROM note"), 2);
+  add_note(*db, 4);  // depth is back to zero: a fresh transaction works
+  EXPECT_EQ(query_int(*db, "SELECT count(*) FROM note"), 3);
+}
+
 }  // namespace
 }  // namespace backupy::state

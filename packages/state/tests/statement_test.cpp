@@ -50,6 +50,15 @@ TEST_F(StatementTest, EmptyBlobIsNotNull) {
   EXPECT_EQ(select.column_blob(0), "");
 }
 
+TEST_F(StatementTest, EmptyTextIsNotNull) {
+  // A default string_view has a null data pointer; it must still bind ''.
+  Statement(db_.get(), "INSERT INTO t (id, s) VALUES (1, ?1)").bind_text(1, {}).run();
+  Statement select(db_.get(), "SELECT s, typeof(s) FROM t");
+  ASSERT_TRUE(select.step());
+  EXPECT_FALSE(select.column_is_null(0));
+  EXPECT_EQ(select.column_blob(1), "text");
+}
+
 TEST_F(StatementTest, ResetAllowsReuse) {
   Statement insert(db_.get(), "INSERT INTO t (id) VALUES (?1)");
   for (int id = 1; id <= 3; ++id) {

@@ -398,12 +398,53 @@ void interruptible_sleep(std::chrono::milliseconds delay, const std::stop_token&
   cv.wait_for(lock, stop, delay, [] { return false; });
 }
 
+// Where one URL leads: parsed, checked against the transport policy, with its proxy. Redone
+// when a retry picks up refreshed credentials (the new URL may name another host).
+struct Destination {
+  net::Url url;
+  std::string shown;  // scheme://host[:port]/path: never the query
+  std::optional<net::ProxyConfig> proxy;
+};
+
+// nullopt + *error when the URL cannot be used.
+std::optional<Destination> destination_for(const std::string& presigned_url,
+                                           const UploadPolicy& policy, std::string* error) {
+  Destination destination;
+  destination.shown = detail::display_url(presigned_url);
+  std::string url_error;
+  std::optional<net::Url> url = net::parse_url(presigned_url, &url_error);
+  if (!url || (url->scheme != "https" && url->scheme != "http")) {
+    *error = "upload URL " + destination.shown + " is not an http(s) URL" +
+             (url_error.empty() ? "" : ": " + detail::display_url(url_error));
+    return std::nullopt;
+  }
+  destination.url = *url;
+  destination.shown = detail::display_url(*url);
+  if (!url->tls() && !policy.allow_insecure && !detail::is_loopback_host(url->host)) {
+    *error = "refusing to upload to " + destination.shown +
+             " without TLS: plain http is allowed only to loopback hosts unless insecure "
+             "uploads are enabled";
+    return std::nullopt;
+  }
+  if (policy.env) {
+    try {
+      destination.proxy = net::proxy_for(url->host, policy.env);
+    } catch (const std::invalid_argument& e) {
+      *error = e.what();
+      return std::nullopt;
+    }
+  }
+  return destination;
+}
+
 }  // namespace
 
-UploadOutcome put_file(const UploadRequest& request, const UploadPolicy& policy,
-                       std::stop_token stop, std::function<void(std::uint64_t sent)> on_progress) {
+UploadOutcome put_file(const UploadRequest& initial_request, const UploadPolicy& policy,
+                       std::stop_token stop, std::function<void(std::uint64_t sent)> on_progress,
+                       const CredentialRefresh& refresh) {
   const core::Logger log("upload");
   UploadOutcome outcome;
+  UploadRequest request = initial_request;
   std::string shown = detail::display_url(request.presigned_put_url);
   auto give_up = [&](const std::string& message) {
     outcome.error = core::redact(message);
@@ -413,44 +454,40 @@ UploadOutcome put_file(const UploadRequest& request, const UploadPolicy& policy,
   };
   const auto now = [&] { return policy.now_ms ? policy.now_ms() : core::now_ms(); };
 
-  std::string url_error;
-  std::optional<net::Url> url = net::parse_url(request.presigned_put_url, &url_error);
-  if (!url || (url->scheme != "https" && url->scheme != "http")) {
-    return give_up("upload URL " + shown + " is not an http(s) URL" +
-                   (url_error.empty() ? "" : ": " + detail::display_url(url_error)));
-  }
-  shown = detail::display_url(*url);
-  if (!url->tls() && !policy.allow_insecure && !detail::is_loopback_host(url->host)) {
-    return give_up("refusing to upload to " + shown +
-                   " without TLS: plain http is allowed only to loopback hosts unless insecure "
-                   "uploads are enabled");
-  }
+  AttemptSetup setup;
+  setup.policy = &policy;
+  setup.file_text = request.file.string();
+  setup.on_progress = &on_progress;
+  std::optional<ssl::context> tls;
+  // Points setup at request's URL; an error message when it cannot be used.
+  auto aim = [&]() -> std::optional<std::string> {
+    std::string error;
+    std::optional<Destination> destination =
+        destination_for(request.presigned_put_url, policy, &error);
+    if (!destination) return error;
+    shown = destination->shown;
+    setup.url = destination->url;
+    setup.proxy = destination->proxy;
+    setup.tls = nullptr;
+    if (setup.url.tls()) {
+      if (!tls) {
+        tls.emplace(ssl::context::tls_client);
+        if (std::string tls_error = net::detail::configure_tls_client(*tls, policy.ca_file);
+            !tls_error.empty()) {
+          tls.reset();
+          return tls_error;
+        }
+      }
+      setup.tls = &*tls;
+    }
+    return std::nullopt;
+  };
+  if (auto failure = aim()) return give_up(*failure);
   std::uint64_t size = 0;
   if (auto failure = precondition_failure(request, policy, now(), &size)) {
     return give_up(*failure);
   }
 
-  AttemptSetup setup;
-  setup.url = *url;
-  setup.policy = &policy;
-  setup.file_text = request.file.string();
-  setup.on_progress = &on_progress;
-  if (policy.env) {
-    try {
-      setup.proxy = net::proxy_for(url->host, policy.env);
-    } catch (const std::invalid_argument& e) {
-      return give_up(e.what());
-    }
-  }
-  std::optional<ssl::context> tls;
-  if (url->tls()) {
-    tls.emplace(ssl::context::tls_client);
-    if (std::string error = net::detail::configure_tls_client(*tls, policy.ca_file);
-        !error.empty()) {
-      return give_up(error);
-    }
-    setup.tls = &*tls;
-  }
   FileDescriptor fd(::open(request.file.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     return give_up("cannot open spool file " + setup.file_text + ": " +
@@ -482,6 +519,11 @@ UploadOutcome put_file(const UploadRequest& request, const UploadPolicy& policy,
       return give_up("upload to " + shown + " cancelled");
     }
     if (attempt > 1) {
+      if (refresh && refresh(request)) {
+        if (auto failure = aim()) {
+          return give_up(*failure + " (refreshed credentials); last failure: " + last_error);
+        }
+      }
       if (auto failure = precondition_failure(request, policy, now(), &size)) {
         return give_up(*failure + " before attempt " + std::to_string(attempt) +
                        "; last failure: " + last_error);

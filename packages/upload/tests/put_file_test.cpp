@@ -15,7 +15,7 @@
 #include "backupy/crypto/crypto.hpp"
 #include "backupy/test_support/connect_proxy.hpp"
 #include "backupy/test_support/test_pki.hpp"
-#include "test_http_server.hpp"
+#include "backupy/test_support/test_http_server.hpp"
 
 namespace backupy::upload {
 namespace {
@@ -23,9 +23,9 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::Reply;
+using test_support::Reply;
 using ::testing::StartsWith;
-using testing::TestHttpServer;
+using test_support::TestHttpServer;
 namespace fs = std::filesystem;
 
 constexpr std::string_view kQuery =
@@ -301,6 +301,44 @@ TEST_F(PutFileTest, ExpiryIsCheckedBeforeEachRetry) {
   EXPECT_EQ(outcome.error,
             "upload URL expired at 2026-01-01T00:00:00.000Z before attempt 2; last failure: "
             "http 500 Scripted");
+}
+
+TEST_F(PutFileTest, ARetryUsesCredentialsRefreshedMeanwhile) {
+  make_file(10);
+  TestHttpServer server({Reply{.status = 500}, Reply{.status = 200}});
+  UploadRequest req = request(http_base(server));
+  req.expires_at_ms = 1767225600000;
+  std::uint64_t now = req.expires_at_ms - 500;
+  policy_.now_ms = [&] { return now; };
+  policy_.sleep = [&](std::chrono::milliseconds delay) { now += delay.count(); };
+  int refreshes = 0;
+  // The first URL expires during the backoff; the control plane re-sent RunBackup.
+  const UploadOutcome outcome =
+      put_file(req, policy_, {}, {}, [&](UploadRequest& current) {
+        ++refreshes;
+        current.presigned_put_url =
+            http_base(server) + "/bucket/agent/run.blob?X-Amz-Signature=SECRETSIG2";
+        current.expires_at_ms = now + 60000;
+        return true;
+      });
+  ASSERT_TRUE(outcome.ok) << outcome.error;
+  EXPECT_EQ(refreshes, 1);
+  ASSERT_EQ(server.requests().size(), 2u);
+  EXPECT_EQ(server.requests()[1].target, "/bucket/agent/run.blob?X-Amz-Signature=SECRETSIG2");
+}
+
+TEST_F(PutFileTest, RefreshedCredentialsAreCheckedLikeTheFirst) {
+  make_file(10);
+  TestHttpServer server({Reply{.status = 500}});
+  const UploadOutcome outcome =
+      put_file(request(http_base(server)), policy_, {}, {}, [](UploadRequest& current) {
+        current.presigned_put_url = "http://backups.example.com/b/k?X-Amz-Signature=SECRETSIG";
+        return true;
+      });
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_EQ(outcome.attempts, 1u);
+  EXPECT_THAT(outcome.error, HasSubstr("refusing to upload to http://backups.example.com/b/k"));
+  expect_no_secret(outcome);
 }
 
 TEST_F(PutFileTest, FileOverTheLimitIsRefusedWithoutARequest) {

@@ -23,27 +23,14 @@
 #include "backupy/compress/codec.hpp"
 #include "backupy/pipeline/pipeline.hpp"
 #include "backupy/stream/memory_sink.hpp"
+#include "backupy/test_support/temp_dir.hpp"
 
 namespace backupy::drivers {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/backupy-sqlite-test-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 struct DbClose {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }

@@ -7,6 +7,7 @@
 // echoes the agent key.
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -27,6 +28,16 @@ inline constexpr std::string_view kDefaultDockerSocket = "/var/run/docker.sock";
 inline constexpr std::string_view kDefaultMetricsListenAddr = "127.0.0.1:9090";
 inline constexpr std::size_t kMinInboundMessageBytes = 4 * 1024 * 1024;
 
+// How backup runs behave on this host (docs/configuration.md, "Runs").
+struct RunSettings {
+  bool hooks_enabled = false;              // BACKUPY_HOOKS=enabled: the operator opted in
+  std::chrono::seconds hook_timeout{300};  // BACKUPY_HOOK_TIMEOUT_SEC, per hook
+  std::uint64_t spool_max_bytes = 0;       // BACKUPY_SPOOL_MAX_BYTES; 0 = only the disk limits
+  int zstd_level = 3;                      // BACKUPY_ZSTD_LEVEL, 1-19
+  unsigned zstd_workers = 2;               // BACKUPY_ZSTD_WORKERS, 0 = on the run's own thread
+  unsigned upload_max_attempts = 5;        // BACKUPY_UPLOAD_MAX_ATTEMPTS, 1-100
+};
+
 struct BootstrapConfig {
   std::string server_url;  // as configured (query string stripped)
   net::Url connect_url;    // .../v1/agents/connect
@@ -41,6 +52,7 @@ struct BootstrapConfig {
   // Tuning (documented, rarely changed).
   std::size_t max_inbound_message_bytes = kMinInboundMessageBytes;
   std::chrono::seconds peer_timeout{90};  // silence from the control plane = dead peer
+  RunSettings runs;
 };
 
 // Reads one variable with its legacy fallback: BACKUPY_<name>, then BACKUP_<name>.
@@ -51,6 +63,9 @@ std::variant<BootstrapConfig, std::vector<std::string>> load_bootstrap(const Env
 
 // 64 lowercase hex characters, or bkpy_live_/bkpy_test_ + 32 letters/digits.
 bool is_valid_agent_key(std::string_view key);
+
+// "1048576", "512M", "10G", "2GiB", "1T" (binary multiples) -> bytes; nullopt if malformed.
+std::optional<std::uint64_t> parse_byte_size(std::string_view text);
 
 // The process environment.
 EnvLookup process_env();

@@ -3,6 +3,8 @@
 //   GET /healthz             -> 200 {"status":"ok"}
 //   GET /v1/agents/connect   -> WebSocket upgrade, "Authorization: Bearer <agent key>"
 //                               (401 {"error":"unauthorized"} if missing or unknown)
+//   other /v1/...            -> the operator API (run dispatch; README "Operator API"),
+//                               "Authorization: Bearer <admin token>"
 //   anything else            -> 404 {"error":"not found"}
 // and speaking backup.v1 to connected agents (see agent_session.cpp for the protocol).
 //

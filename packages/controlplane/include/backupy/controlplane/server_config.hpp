@@ -24,6 +24,20 @@
 //         health_checks: [{id, name, type, target, interval_sec, timeout_sec, expected_status}]
 //         maintenance: {start_utc: "HH:MM", end_utc: "HH:MM"}
 //         advanced: {max_parallel_jobs, log_level, auto_update_enabled}
+//   admin:                         # operator API (optional; without it every API call is 401)
+//     token_sha256: ["<64 hex>"]   # sha256 of each admin bearer token (`hash-key`), unique
+//   storage:                       # where agents upload backups (optional; runs need it)
+//     type: s3                     # the only type so far
+//     endpoint: "http://127.0.0.1:9000"   # scheme://host[:port], nothing else
+//     region: us-east-1
+//     bucket: backups              # S3 bucket naming rules
+//     path_style: true             # false = virtual-host style (bucket.host); needs a DNS name
+//     access_key_id: AKIA...
+//     secret_access_key_file: s3.secret   # exactly one of these two; the secret itself is
+//     secret_access_key_env: S3_SECRET    # never written into the YAML
+//     url_ttl_sec: 3600            # lifetime of presigned URLs (1-604800, default 3600)
+//   token_signing_key_file: token.key     # HMAC key of decryption tokens (>= 32 bytes after
+//                                  # trimming whitespace); absent = random per process start
 //
 // Enumerations: target type postgresql|mysql|mariadb|mongodb|redis|sqlite; connection strategy
 // tcp|docker_exec|unix_socket (default tcp); compression zstd|gzip|none (default zstd); health
@@ -40,6 +54,7 @@
 //   cp.yaml:12: agents[0].key_sha256 must be 64 hex characters
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -71,6 +86,19 @@ struct AgentEntry {
   backup::v1::AgentConfig config;
 };
 
+// S3-compatible object storage the agents upload to through presigned URLs.
+struct StorageConfig {
+  std::string endpoint;  // "http(s)://host[:port]", validated
+  std::string region;
+  std::string bucket;
+  bool path_style = true;
+  std::string access_key_id;
+  // Read from secret_access_key_file or secret_access_key_env at load time and registered with
+  // the log redactor. Never logged, never in an API answer.
+  std::string secret_access_key;
+  std::uint32_t url_ttl_sec = 3600;
+};
+
 inline constexpr std::uint64_t kMinMessageBytes = 4 * 1024 * 1024;
 
 struct ServerConfig {
@@ -83,6 +111,12 @@ struct ServerConfig {
   std::uint64_t max_message_bytes = kMinMessageBytes;
   bool delivery_ack = true;
   std::vector<AgentEntry> agents;
+  // Operator API bearer tokens as sha256 hex (64 lowercase). Empty: every API call is 401.
+  std::vector<std::string> admin_token_sha256;
+  std::optional<StorageConfig> storage;
+  // HMAC-SHA256 key of decryption tokens (token_signing_key_file's trimmed contents). Empty: the
+  // server generates a random 32-byte key when it starts (tokens then die with the process).
+  std::string token_signing_key;
 };
 
 // Reads and validates the YAML file. Relative TLS paths resolve against the file's directory;

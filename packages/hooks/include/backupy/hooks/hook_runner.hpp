@@ -57,17 +57,25 @@ struct HookResult {
   Phase phase = Phase::pre;
   process::ExitStatus status;
   bool timed_out = false;
-  bool stopped = false;  // cancelled/run timeout reached while the hook ran
+  bool stopped = false;                  // cancelled/run timeout reached while the hook ran
+  std::string start_error;               // non-empty when the shell could not be started
+  std::chrono::milliseconds timeout{0};  // the per-hook timeout it ran with
   std::chrono::milliseconds duration{0};
-  std::string stdout_tail;
-  std::string stderr_tail;
-  bool ok() const { return !timed_out && !stopped && status.success(); }
+  std::string stdout_tail;  // already redacted (core::redact)
+  std::string stderr_tail;  // already redacted (core::redact)
+  bool ok() const { return !timed_out && !stopped && start_error.empty() && status.success(); }
   // One line for errors and logs: `pre hook "cmd" failed: exit code 3: <stderr tail>`
-  // (also "timed out after 300 s", "could not start: ...", "cancelled").
+  // (also "timed out after 300 s: <tail>", "could not start: ...", "cancelled",
+  // "succeeded"). The stdout tail stands in when stderr is empty; tail lines
+  // are joined with " | ". Command and tails go through core::redact, so a
+  // registered secret typed into a command never reaches a log or the server.
   std::string describe() const;
 };
 
-// The exact environment a hook gets (exposed for tests and docs).
+// The exact environment a hook gets (exposed for tests and docs): LANG=C.UTF-8
+// and TZ=UTC; the post-only variables only when phase is post and an outcome
+// is given (BACKUPY_SHA256 is then present even when empty). Like cron, the
+// hook runs in its HOME (HookOptions::home), never in the agent's state dir.
 std::vector<std::string> hook_environment(Phase phase, const HookContext& context,
                                           const std::optional<RunOutcome>& outcome,
                                           const HookOptions& options);

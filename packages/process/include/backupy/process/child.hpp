@@ -12,6 +12,9 @@
 //  - stdin is /dev/null; stdout/stderr are pipes (read through Child's fds) or
 //    /dev/null. Every other descriptor is closed in the child (CLOEXEC + an
 //    explicit sweep), so no socket or spool file leaks into a hook.
+//  - Signal dispositions and the signal mask are reset to the defaults in the
+//    child: an ignored SIGPIPE in the agent must not be inherited by a tool.
+//  - fork + exec, not posix_spawn (see src/child.cpp for why).
 //  - RAII: a Child destroyed while still running gets SIGKILL on its whole
 //    group and is reaped; no zombie, no orphaned grandchild left behind.
 #include <sys/types.h>
@@ -63,11 +66,15 @@ class Child {
   void close_stderr();
 
   // Sends sig to the whole process group (kill(-pgid)). Safe after exit (no-op
-  // once reaped). Never throws.
+  // once reaped: the pid may have been reused). Never throws.
   void kill_group(int sig) noexcept;
+  // Non-blocking: true once the child has terminated, *without* reaping it.
+  // The zombie keeps its pid and so the group id reserved, which lets pump()
+  // still kill_group() grandchildren after the direct child is gone.
+  bool has_terminated();
   // Non-blocking reap; the status once the child has exited.
   std::optional<ExitStatus> try_wait();
-  // Blocking reap.
+  // Blocking reap. Never throws (an already reaped child returns its status).
   ExitStatus wait();
   // After wait/try_wait returned a status.
   bool exited() const { return status_.has_value(); }
@@ -81,8 +88,10 @@ class Child {
   std::optional<ExitStatus> status_;
 };
 
-// Looks name up in the PATH found in env ("PATH=..." entry), or returns name
-// if it contains a '/'. nullopt when not found or not executable.
+// Looks name up in the PATH found in env (the first "PATH=..." entry; empty
+// entries are skipped, never read as the current directory), or returns name
+// if it contains a '/' (execve then reports a missing or non-executable file).
+// nullopt when not found or not executable.
 std::optional<std::filesystem::path> find_program(const std::string& name,
                                                   const std::vector<std::string>& env);
 

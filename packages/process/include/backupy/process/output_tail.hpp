@@ -3,7 +3,9 @@
 //
 // A failing dump tool or hook usually explains itself in its last lines; the
 // rest is noise and unbounded. append() keeps at most `capacity` bytes (the
-// newest); text() cuts at a UTF-8/line-friendly boundary and marks the cut.
+// newest); text() cuts at a UTF-8/line-friendly boundary and marks the cut:
+// after a cut it starts at the next whole character and, when a line break
+// lies in the first quarter of what is kept, at the next line.
 #include <cstddef>
 #include <span>
 #include <string>

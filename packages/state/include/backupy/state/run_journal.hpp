@@ -16,8 +16,12 @@
 // "backupy-agent/state/v1", info "run-secrets"), like the config secrets. If
 // the agent key changed, a record comes back with secrets_unreadable = true
 // and empty url/dek: the caller fails that run clearly instead of wedging.
+// Each sealed secret is bound to its run_id (AAD): one copied to another row
+// is unreadable there too.
 //
-// Thread-safe (every call is one StateDb transaction).
+// Thread-safe: every call is one SQLite transaction (StateDb::transaction for
+// writes; a single SELECT under StateDb::with_connection for reads), so a
+// read-only StateDb (dump-state) can use every reading call.
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -40,6 +44,7 @@ struct UploadCreds {
   std::string presigned_put_url;  // secret: sealed at rest, never logged
   std::uint64_t expires_at_ms = 0;
   std::string final_s3_key;
+  bool operator==(const UploadCreds&) const = default;
 };
 
 // What the pipeline produced; recorded when the run reaches `spooled`.
@@ -50,6 +55,7 @@ struct SpoolResult {
   std::string sha256_hex;
   std::string compression;        // what was really used
   std::string db_engine_version;  // the server's version, from the driver
+  bool operator==(const SpoolResult&) const = default;
 };
 
 struct RunRecord {
@@ -59,7 +65,7 @@ struct RunRecord {
   RunState state = RunState::queued;
   bool manual_trigger = false;
   bool encryption_enabled = true;
-  std::string reason;  // latest reason (failure, cancel, note); empty if none
+  std::string reason;  // of the latest change (failure, cancel, note); empty if none
   std::uint64_t created_ms = 0;
   std::uint64_t updated_ms = 0;
   std::uint64_t started_ms = 0;   // entered running; 0 if never
@@ -67,13 +73,15 @@ struct RunRecord {
   UploadCreds creds;
   std::vector<std::uint8_t> encrypted_dek;  // RunBackup.encrypted_dek, echoed in BackupCompleted
   std::optional<SpoolResult> spool;         // set from `spooled` on
-  bool secrets_unreadable = false;          // sealed under another agent key
+  bool secrets_unreadable = false;          // sealed under another agent key (or damaged)
+  bool operator==(const RunRecord&) const = default;
 };
 
 struct RunEvent {
   std::uint64_t ts_ms = 0;
   RunState state = RunState::queued;
   std::string reason;
+  bool operator==(const RunEvent&) const = default;
 };
 
 class RunJournal {
@@ -84,26 +92,34 @@ class RunJournal {
   RunJournal& operator=(const RunJournal&) = delete;
 
   // Inserts a new run in record.state (normally queued; failed for a run
-  // refused on arrival) with its first event. Returns false, changing
-  // nothing, if run_id is already known. Throws StateError.
+  // refused on arrival) with its first event. created_ms and updated_ms are
+  // now_ms; started_ms / finished_ms are now_ms if record.state is running /
+  // terminal, else 0 (the record's own timestamps and secrets_unreadable are
+  // ignored; record.spool, if set, is stored). Returns false, changing
+  // nothing, if run_id is already known.
+  // Throws StateError.
   bool insert(const RunRecord& record, std::uint64_t now_ms);
 
   std::optional<RunRecord> get(std::string_view run_id);
 
   // Moves run_id to `to` and appends an event. Sets started_ms on entering
-  // running and finished_ms on entering a terminal state. Returns false
-  // (changing nothing) if the run is unknown or transition_allowed() says no.
+  // running and finished_ms on entering a terminal state; reason and
+  // updated_ms are replaced. Returns false (changing nothing) if the run is
+  // unknown or transition_allowed() says no.
   bool transition(std::string_view run_id, RunState to, std::string_view reason,
                   std::uint64_t now_ms);
 
   // running → spooled, recording the pipeline's result (one transaction).
+  // Returns false (changing nothing) if the run is unknown or not running.
   bool mark_spooled(std::string_view run_id, const SpoolResult& result, std::uint64_t now_ms);
 
   // Replaces the upload credentials of a non-terminal run (a repeated
-  // RunBackup). Returns false if the run is unknown or terminal.
+  // RunBackup) and updated_ms; no event (the state did not change). The DEK
+  // is kept. Returns false if the run is unknown or terminal.
   bool update_creds(std::string_view run_id, const UploadCreds& creds, std::uint64_t now_ms);
 
-  // Every run in one of the given states, oldest first (crash recovery).
+  // Every run in one of the given states, oldest first: by created_ms, then
+  // insertion order (crash recovery).
   std::vector<RunRecord> in_states(const std::vector<RunState>& states);
   // The run's history, oldest first.
   std::vector<RunEvent> events(std::string_view run_id);
@@ -111,13 +127,14 @@ class RunJournal {
   std::vector<RunRecord> recent(std::size_t limit);
 
   // Deletes terminal runs (and their events) that finished before
-  // older_than_ms, keeping at least the newest keep_at_least terminal runs.
-  // Returns how many runs were deleted.
+  // older_than_ms, keeping at least the newest keep_at_least terminal runs
+  // (by finished_ms). Non-terminal runs are never deleted. Returns how many
+  // runs were deleted.
   std::size_t prune(std::uint64_t older_than_ms, std::size_t keep_at_least);
 
  private:
   StateDb& db_;
-  std::array<std::uint8_t, 32> key_;
+  std::array<std::uint8_t, 32> key_;  // HKDF(agent key, "run-secrets")
 };
 
 }  // namespace backupy::state

@@ -35,6 +35,9 @@ class StateDb {
 
   // Runs fn inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK on exception) while
   // holding the connection mutex. Stores use this for every access.
+  // Re-entrant: a transaction() (or with_connection()) called from inside fn
+  // on the same thread joins the outer transaction, so a caller can make
+  // several stores' changes atomic (a run's terminal state + its report).
   void transaction(const std::function<void(sqlite3*)>& fn);
   // Runs fn holding the mutex without a transaction (single reads).
   void with_connection(const std::function<void(sqlite3*)>& fn);
@@ -47,7 +50,8 @@ class StateDb {
   std::filesystem::path path_;
   Mode mode_;
   sqlite3* db_;  // owned; closed in the destructor
-  std::mutex mutex_;
+  std::recursive_mutex mutex_;  // recursive: see transaction()
+  int transaction_depth_ = 0;   // guarded by mutex_
 };
 
 }  // namespace backupy::state

@@ -75,10 +75,16 @@ struct UploadOutcome {
   std::string etag;          // the object's ETag on success, without quotes
 };
 
+// Called before every retry with the request in use; may replace presigned_put_url and
+// expires_at_ms (the control plane re-sent RunBackup with fresh credentials) and then returns
+// true. The file must stay the same.
+using CredentialRefresh = std::function<bool(UploadRequest& request)>;
+
 // Uploads request.file. on_progress (optional) reports body bytes handed to the socket so far,
 // on the calling thread; it restarts from 0 on a retry. Never throws for I/O or HTTP failures.
 UploadOutcome put_file(const UploadRequest& request, const UploadPolicy& policy,
                        std::stop_token stop = {},
-                       std::function<void(std::uint64_t sent)> on_progress = {});
+                       std::function<void(std::uint64_t sent)> on_progress = {},
+                       const CredentialRefresh& refresh = {});
 
 }  // namespace backupy::upload

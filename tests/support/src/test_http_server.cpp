@@ -1,4 +1,4 @@
-#include "test_http_server.hpp"
+#include "backupy/test_support/test_http_server.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -15,7 +15,7 @@
 #include "backupy/core/hex.hpp"
 #include "backupy/crypto/crypto.hpp"
 
-namespace backupy::upload::testing {
+namespace backupy::test_support {
 
 std::optional<std::string> RecordedRequest::header(const std::string& name) const {
   for (const auto& [key, value] : headers) {
@@ -172,6 +172,7 @@ void TestHttpServer::handle(Conn& conn, const Reply& reply) {
   auto take = [&](const char* data, std::size_t n) {
     n = static_cast<std::size_t>(std::min<std::uint64_t>(n, want - request.body_bytes));
     hash.update(std::span(reinterpret_cast<const std::uint8_t*>(data), n));
+    if (keep_bodies_) request.body.append(data, n);
     request.body_bytes += n;
   };
   take(body_start.data(), body_start.size());
@@ -208,4 +209,4 @@ void TestHttpServer::handle(Conn& conn, const Reply& reply) {
   }
 }
 
-}  // namespace backupy::upload::testing
+}  // namespace backupy::test_support

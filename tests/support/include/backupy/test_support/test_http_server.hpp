@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-namespace backupy::upload::testing {
+namespace backupy::test_support {
 
 struct Reply {
   enum class Kind {
@@ -35,6 +35,7 @@ struct RecordedRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::uint64_t body_bytes = 0;
   std::string body_sha256;  // hex, of the bytes received
+  std::string body;         // the bytes received, when the server keeps bodies
   // The value of the named header (lower-case name), if present.
   std::optional<std::string> header(const std::string& name) const;
 };
@@ -51,6 +52,8 @@ class TestHttpServer {
   std::uint16_t port() const { return port_; }
   std::vector<RecordedRequest> requests() const;
   int connections() const { return connections_.load(); }
+  // Record request bodies in full (for tests that restore what was uploaded).
+  void keep_bodies(bool keep) { keep_bodies_ = keep; }
 
  private:
   struct Conn;
@@ -63,9 +66,10 @@ class TestHttpServer {
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int> connections_{0};
+  std::atomic<bool> keep_bodies_{false};
   mutable std::mutex mutex_;
   std::vector<RecordedRequest> requests_;
   std::thread thread_;
 };
 
-}  // namespace backupy::upload::testing
+}  // namespace backupy::test_support

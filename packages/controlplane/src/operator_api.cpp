@@ -1,0 +1,374 @@
+#include "operator_api.hpp"
+
+#include <openssl/crypto.h>
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <variant>
+#include <vector>
+
+#include "backupy/controlplane/agent_registry.hpp"
+#include "decryption_token.hpp"
+#include "sigv4.hpp"
+
+namespace backupy::controlplane::detail {
+namespace {
+
+using nlohmann::json;
+using Envelope = backup::v1::Envelope;
+
+constexpr std::string_view kPrefix = "/v1/";
+constexpr std::string_view kAgentConnectPath = "/v1/agents/connect";
+constexpr std::size_t kMaxIdempotencyKey = 255;
+
+// Agents may report arbitrary bytes (error messages): never let a bad UTF-8 byte throw.
+std::string dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+ApiResponse reply(unsigned status, const json& body) {
+  return {status, dump(body)};
+}
+
+ApiResponse error(unsigned status, const std::string& message) {
+  return reply(status, {{"error", message}});
+}
+
+bool authorized(const ApiRequest& request, const ServerConfig& config) {
+  if (!request.authorization) return false;
+  const std::optional<std::string_view> token = bearer_token(*request.authorization);
+  if (!token) return false;
+  // Only hashes are configured; compare every one in constant time, like agent keys.
+  const std::string hash = hash_agent_key(*token);
+  bool match = false;
+  for (const std::string& allowed : config.admin_token_sha256) {
+    match |= allowed.size() == hash.size() &&
+             CRYPTO_memcmp(allowed.data(), hash.data(), hash.size()) == 0;
+  }
+  return match;
+}
+
+std::optional<std::string> percent_decode(std::string_view text) {
+  const auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size() || hex(text[i + 1]) < 0 || hex(text[i + 2]) < 0) return std::nullopt;
+    out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+    i += 2;
+  }
+  return out;
+}
+
+// "/v1/a/b/c" -> {"a", "b", "c"} (percent-decoded); nullopt on an empty or undecodable segment.
+std::optional<std::vector<std::string>> segments(std::string_view path) {
+  path.remove_prefix(kPrefix.size());
+  std::vector<std::string> out;
+  while (true) {
+    const std::size_t slash = path.find('/');
+    std::optional<std::string> segment = percent_decode(path.substr(0, slash));
+    if (!segment || segment->empty()) return std::nullopt;
+    out.push_back(std::move(*segment));
+    if (slash == std::string_view::npos) return out;
+    path.remove_prefix(slash + 1);
+  }
+}
+
+struct Presigned {
+  std::string url;
+  std::uint64_t expires_at_ms = 0;
+};
+
+Presigned presign(const StorageConfig& storage, std::string_view method, const std::string& key,
+                  std::uint64_t now_ms) {
+  const std::optional<sigv4::Endpoint> endpoint = sigv4::parse_endpoint(storage.endpoint);
+  if (!endpoint) throw std::logic_error("storage.endpoint was validated at load");
+  sigv4::PresignRequest request;
+  request.method = method;
+  request.endpoint = *endpoint;
+  request.path_style = storage.path_style;
+  request.bucket = storage.bucket;
+  request.key = key;
+  request.region = storage.region;
+  request.now_sec = static_cast<std::int64_t>(now_ms / 1000);
+  request.expires_sec = storage.url_ttl_sec;
+  Presigned out;
+  out.url = sigv4::presign_url(request, {storage.access_key_id, storage.secret_access_key});
+  out.expires_at_ms =
+      (static_cast<std::uint64_t>(request.now_sec) + storage.url_ttl_sec) * std::uint64_t{1000};
+  return out;
+}
+
+json run_accepted(const RunRecord& run) {
+  return {{"run_id", run.run_id},
+          {"agent_id", run.agent_id},
+          {"job_id", run.job_id},
+          {"s3_key", run.s3_key}};
+}
+
+json run_view(const RunRecord& run) {
+  return {{"run_id", run.run_id},
+          {"job_id", run.job_id},
+          {"agent_id", run.agent_id},
+          {"status", to_string(run.status)},
+          {"current_step", run.current_step},
+          {"progress_percent", run.progress_percent},
+          {"error", run.error},
+          {"s3_key", run.s3_key},
+          {"size_bytes", run.size_bytes},
+          {"sha256", run.sha256},
+          {"compression", run.compression},
+          {"db_engine_version", run.db_engine_version},
+          {"updates", run.updates}};
+}
+
+class Handler {
+ public:
+  Handler(const ApiRequest& request, ApiContext& context) : request_(request), ctx_(context) {}
+
+  ApiResponse route(std::string_view path) {
+    const std::optional<std::vector<std::string>> parts = segments(path);
+    if (!parts) return error(404, "not found");
+    const std::vector<std::string>& p = *parts;
+    if (p.size() == 3 && p[0] == "jobs" && p[2] == "run") return post(&Handler::run_job, p[1]);
+    if (p.size() == 3 && p[0] == "jobs" && p[2] == "cancel") return post(&Handler::cancel, p[1]);
+    if (p.size() == 2 && p[0] == "runs") return get(&Handler::show_run, p[1]);
+    if (p.size() == 3 && p[0] == "runs") {
+      if (p[2] == "resend") return post(&Handler::resend, p[1]);
+      if (p[2] == "decryption-token") return post(&Handler::decryption_token, p[1]);
+      if (p[2] == "download-url") return get(&Handler::download_url, p[1]);
+    }
+    return error(404, "not found");
+  }
+
+ private:
+  using Method = ApiResponse (Handler::*)(const std::string&);
+
+  ApiResponse post(Method method, const std::string& id) {
+    if (request_.method != "POST") return error(405, "method not allowed");
+    return (this->*method)(id);
+  }
+  ApiResponse get(Method method, const std::string& id) {
+    if (request_.method != "GET") return error(405, "method not allowed");
+    return (this->*method)(id);
+  }
+
+  // ------------------------------------------------------------------- jobs --
+
+  // The agent whose configuration has the job, or an error answer.
+  std::variant<const AgentEntry*, ApiResponse> agent_for_job(const std::string& job_id) const {
+    std::vector<const AgentEntry*> found;
+    for (const AgentEntry& agent : ctx_.config.agents) {
+      for (const backup::v1::BackupJobSpec& job : agent.config.jobs()) {
+        if (job.id() == job_id) found.push_back(&agent);
+      }
+    }
+    if (found.empty()) return error(404, "job " + job_id + " not found");
+    if (found.size() > 1) {
+      std::string names;
+      for (const AgentEntry* agent : found) names += (names.empty() ? "" : ", ") + agent->id;
+      return error(409, "job " + job_id + " is configured for more than one agent (" + names + ")");
+    }
+    if (!ctx_.agents.online(found.front()->id)) {
+      return error(409, "agent " + found.front()->id + " is offline");
+    }
+    return found.front();
+  }
+
+  ApiResponse run_job(const std::string& job_id) {
+    if (request_.idempotency_key) {
+      const std::string& key = *request_.idempotency_key;
+      if (key.empty() || key.size() > kMaxIdempotencyKey) {
+        return error(400, "Idempotency-Key must be 1-255 characters");
+      }
+      if (const RunRecord* earlier = ctx_.runs.find_by_idempotency_key(key)) {
+        if (earlier->job_id != job_id) {
+          return error(422, "Idempotency-Key was already used for job " + earlier->job_id);
+        }
+        return reply(202, run_accepted(*earlier));
+      }
+    }
+    const auto agent = agent_for_job(job_id);
+    if (const auto* answer = std::get_if<ApiResponse>(&agent)) return *answer;
+    if (!ctx_.config.storage) return error(503, "storage is not configured");
+    const std::string& agent_id = std::get<const AgentEntry*>(agent)->id;
+
+    RunRecord& run = ctx_.runs.create(job_id, agent_id);
+    ctx_.log.info("run_created", {{"event", "run_created"},
+                                  {"run_id", run.run_id},
+                                  {"job_id", run.job_id},
+                                  {"agent_id", run.agent_id}});
+    if (!send_run(run, false)) {
+      const std::string run_id = run.run_id;
+      ctx_.runs.erase(run_id);
+      return error(409, "agent " + agent_id + " is offline");
+    }
+    if (request_.idempotency_key) {
+      ctx_.runs.remember_idempotency_key(*request_.idempotency_key, run.run_id);
+    }
+    return reply(202, run_accepted(run));
+  }
+
+  ApiResponse cancel(const std::string& job_id) {
+    const auto agent = agent_for_job(job_id);
+    if (const auto* answer = std::get_if<ApiResponse>(&agent)) return *answer;
+    const std::string& agent_id = std::get<const AgentEntry*>(agent)->id;
+    Envelope envelope;
+    envelope.mutable_cancel_job()->set_job_id(job_id);
+    const std::optional<std::string> correlation =
+        ctx_.agents.send(agent_id, "cancel", std::move(envelope));
+    if (!correlation) return error(409, "agent " + agent_id + " is offline");
+    ctx_.log.info("cancel_sent", {{"event", "cancel_sent"},
+                                  {"job_id", job_id},
+                                  {"agent_id", agent_id},
+                                  {"correlation_id", *correlation}});
+    return reply(202, {{"job_id", job_id}, {"agent_id", agent_id}});
+  }
+
+  // Sends RunBackup with freshly presigned upload credentials; false if the agent is offline.
+  bool send_run(const RunRecord& run, bool resend) {
+    const Presigned put = presign(*ctx_.config.storage, "PUT", run.s3_key, ctx_.now_ms);
+    Envelope envelope;
+    backup::v1::RunBackup* command = envelope.mutable_run_backup();
+    command->set_job_id(run.job_id);
+    command->set_run_id(run.run_id);
+    command->set_manual_trigger(true);
+    command->mutable_upload_creds()->set_presigned_put_url(put.url);
+    command->mutable_upload_creds()->set_expires_at_ms(put.expires_at_ms);
+    command->mutable_upload_creds()->set_final_s3_key(run.s3_key);
+    // v1 semantics: the DEK travels raw, protected by the TLS channel only.
+    command->set_encrypted_dek(run.dek.bytes().data(), run.dek.bytes().size());
+    const std::optional<std::string> correlation =
+        ctx_.agents.send(run.agent_id, "run", std::move(envelope));
+    if (!correlation) return false;
+    ctx_.log.info("run_sent", {{"event", "run_sent"},
+                               {"run_id", run.run_id},
+                               {"job_id", run.job_id},
+                               {"agent_id", run.agent_id},
+                               {"s3_key", run.s3_key},
+                               {"expires_at_ms", put.expires_at_ms},
+                               {"correlation_id", *correlation},
+                               {"resend", resend}});
+    return true;
+  }
+
+  // ------------------------------------------------------------------- runs --
+
+  ApiResponse show_run(const std::string& run_id) {
+    const RunRecord* run = ctx_.runs.find(run_id);
+    if (run == nullptr) return error(404, "run " + run_id + " not found");
+    return reply(200, run_view(*run));
+  }
+
+  ApiResponse resend(const std::string& run_id) {
+    const RunRecord* run = ctx_.runs.find(run_id);
+    if (run == nullptr) return error(404, "run " + run_id + " not found");
+    // Fresh credentials serve an upload that is still to come; a stored backup must not be
+    // overwritten.
+    if (run->status == RunStatus::success) {
+      return error(409, "run " + run_id + " already succeeded");
+    }
+    if (!ctx_.config.storage) return error(503, "storage is not configured");
+    if (!ctx_.agents.online(run->agent_id) || !send_run(*run, true)) {
+      return error(409, "agent " + run->agent_id + " is offline");
+    }
+    return reply(202, run_accepted(*run));
+  }
+
+  ApiResponse decryption_token(const std::string& run_id) {
+    const RunRecord* run = ctx_.runs.find(run_id);
+    if (run == nullptr) return error(404, "run " + run_id + " not found");
+    std::uint32_t ttl = kDefaultTokenTtlSec;
+    if (request_.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+      const json body = json::parse(request_.body, nullptr, false);
+      if (body.is_discarded() || !body.is_object()) {
+        return error(400, "body must be a JSON object");
+      }
+      for (const auto& [name, value] : body.items()) {
+        if (name != "ttl_sec") return error(400, "unknown field " + name + " (expected ttl_sec)");
+        if (!value.is_number_integer() || value.get<std::int64_t>() < 1 ||
+            value.get<std::int64_t>() > kMaxTokenTtlSec) {
+          return error(
+              400, "ttl_sec must be an integer between 1 and " + std::to_string(kMaxTokenTtlSec));
+        }
+        ttl = static_cast<std::uint32_t>(value.get<std::int64_t>());
+      }
+    }
+    const auto now_sec = static_cast<std::int64_t>(ctx_.now_ms / 1000);
+    std::string token = issue_decryption_token(*run, ctx_.signing_key, now_sec, ttl);
+    // An audit trail of who could decrypt what; never the token.
+    ctx_.log.info("decryption_token_issued", {{"event", "decryption_token_issued"},
+                                              {"run_id", run->run_id},
+                                              {"agent_id", run->agent_id},
+                                              {"expires_at", now_sec + ttl},
+                                              {"remote", request_.remote}});
+    return reply(200, {{"token", std::move(token)}});
+  }
+
+  ApiResponse download_url(const std::string& run_id) {
+    const RunRecord* run = ctx_.runs.find(run_id);
+    if (run == nullptr) return error(404, "run " + run_id + " not found");
+    if (!ctx_.config.storage) return error(503, "storage is not configured");
+    const Presigned get = presign(*ctx_.config.storage, "GET", run->s3_key, ctx_.now_ms);
+    ctx_.log.info("download_url_issued", {{"event", "download_url_issued"},
+                                          {"run_id", run->run_id},
+                                          {"s3_key", run->s3_key},
+                                          {"expires_at_ms", get.expires_at_ms},
+                                          {"remote", request_.remote}});
+    return reply(200, {{"url", get.url}, {"expires_at_ms", get.expires_at_ms}});
+  }
+
+  const ApiRequest& request_;
+  ApiContext& ctx_;
+};
+
+}  // namespace
+
+bool is_operator_path(std::string_view path) {
+  return path.starts_with(kPrefix) && path != kAgentConnectPath;
+}
+
+ApiResponse handle_operator_request(const ApiRequest& request, ApiContext& context) {
+  std::string_view path = request.target;
+  path = path.substr(0, path.find('?'));
+  ApiResponse response = authorized(request, context.config) ? Handler(request, context).route(path)
+                                                             : error(401, "unauthorized");
+  context.log.log(response.status < 400 ? core::LogLevel::info : core::LogLevel::warn,
+                  "api_request",
+                  {{"event", "api_request"},
+                   {"method", request.method},
+                   {"path", path},
+                   {"status", response.status},
+                   {"remote", request.remote}});
+  return response;
+}
+
+void apply_run_result(RunStore& runs, const core::Logger& log, std::string_view agent_id,
+                      const Envelope& envelope) {
+  const RunRecord* run = nullptr;
+  if (envelope.payload_case() == Envelope::kJobUpdate) {
+    run = runs.apply(agent_id, envelope.job_update());
+  } else if (envelope.payload_case() == Envelope::kBackupCompleted) {
+    run = runs.apply(agent_id, envelope.backup_completed());
+  }
+  if (run == nullptr) return;
+  log.info("run_update", {{"event", "run_update"},
+                          {"run_id", run->run_id},
+                          {"job_id", run->job_id},
+                          {"agent_id", run->agent_id},
+                          {"status", to_string(run->status)},
+                          {"progress_percent", run->progress_percent},
+                          {"current_step", run->current_step},
+                          {"error", run->error},
+                          {"updates", run->updates}});
+}
+
+}  // namespace backupy::controlplane::detail

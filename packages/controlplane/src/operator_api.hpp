@@ -1,0 +1,75 @@
+#pragma once
+// The operator API (private to the package): routing, authentication and the run handlers,
+// as plain functions of a request, so that they are testable without sockets. listener.cpp
+// feeds it requests from the TLS listener; agent_session.cpp feeds it the agents' results.
+//
+//   POST /v1/jobs/{job_id}/run               202 {run_id, agent_id, job_id, s3_key}
+//   POST /v1/jobs/{job_id}/cancel            202 {job_id, agent_id}
+//   GET  /v1/runs/{run_id}                   200 {run_id, job_id, agent_id, status, ...}
+//   POST /v1/runs/{run_id}/resend            202 {run_id, agent_id, job_id, s3_key}
+//   POST /v1/runs/{run_id}/decryption-token  200 {token}       (body optional: {"ttl_sec": N})
+//   GET  /v1/runs/{run_id}/download-url      200 {url, expires_at_ms}
+//
+// Every request needs "Authorization: Bearer <admin token>" (sha256 listed in admin.token_sha256)
+// and is answered 401 {"error":"unauthorized"} otherwise, before any routing. Errors are JSON
+// {"error": "..."}. Each request is logged as api_request {method, path, status, remote}: never
+// the query, the token, a URL's signature or a key.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "backup/v1/agent.pb.h"
+#include "backupy/controlplane/server_config.hpp"
+#include "backupy/core/log.hpp"
+#include "run_store.hpp"
+
+namespace backupy::controlplane::detail {
+
+struct ApiRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query as received
+  std::optional<std::string> authorization;
+  std::optional<std::string> idempotency_key;
+  std::string body;
+  std::string remote;  // for the log
+};
+
+struct ApiResponse {
+  unsigned status = 200;
+  std::string body;  // JSON
+};
+
+// What the API needs from the live agent sessions.
+class AgentGateway {
+ public:
+  virtual ~AgentGateway() = default;
+  // True if the agent has a session that registered and is not closing.
+  virtual bool online(std::string_view agent_id) const = 0;
+  // Queues envelope on that session; returns its correlation id ("<kind>-..."), or nullopt if
+  // the agent is not online.
+  virtual std::optional<std::string> send(std::string_view agent_id, std::string_view kind,
+                                          backup::v1::Envelope envelope) = 0;
+};
+
+struct ApiContext {
+  const ServerConfig& config;
+  RunStore& runs;
+  AgentGateway& agents;
+  std::span<const std::uint8_t> signing_key;  // decryption tokens
+  std::uint64_t now_ms = 0;
+  const core::Logger& log;
+};
+
+// True for the paths the operator API owns: "/v1/..." except the agents' WebSocket endpoint.
+bool is_operator_path(std::string_view path);
+
+ApiResponse handle_operator_request(const ApiRequest& request, ApiContext& context);
+
+// Applies a JobUpdate or BackupCompleted from agent_id to its run and logs run_update; other
+// payloads, and results for unknown runs, are ignored.
+void apply_run_result(RunStore& runs, const core::Logger& log, std::string_view agent_id,
+                      const backup::v1::Envelope& envelope);
+
+}  // namespace backupy::controlplane::detail

@@ -1,0 +1,197 @@
+#include "operator_config_yaml.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "backupy/core/redactor.hpp"
+#include "sigv4.hpp"
+
+namespace backupy::controlplane::detail {
+namespace {
+
+constexpr std::size_t kMinSigningKeyBytes = 32;
+
+bool is_bucket_name(const std::string& name) {
+  const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  return name.size() >= 3 && name.size() <= 63 && alnum(name.front()) && alnum(name.back()) &&
+         std::all_of(name.begin(), name.end(),
+                     [&](char c) { return alnum(c) || c == '-' || c == '.'; }) &&
+         name.find("..") == std::string::npos;
+}
+
+bool is_env_name(const std::string& name) {
+  if (name.empty() || (name.front() >= '0' && name.front() <= '9')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+bool is_token_char(char c) {
+  return c > ' ' && c < 0x7f;
+}
+
+std::string trim_blanks(std::string text) {
+  constexpr std::string_view kBlanks = " \t\r\n";
+  const std::size_t last = text.find_last_not_of(kBlanks);
+  text.erase(last == std::string::npos ? 0 : last + 1);
+  text.erase(0, std::min(text.find_first_not_of(kBlanks), text.size()));
+  return text;
+}
+
+// The trimmed contents of the file named at map[key] (relative to base); fails with the key's
+// line if the file cannot be read. The contents never appear in a message.
+std::string read_secret_file(const YamlReader& reader, const YAML::Node& map, std::string_view path,
+                             std::string_view key, const std::filesystem::path& base) {
+  const std::string key_path = join_path(path, key);
+  std::filesystem::path file = reader.req_string(map, path, key);
+  if (file.is_relative()) file = base / file;
+  file = file.lexically_normal();
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    const int err = errno;
+    reader.fail(map[std::string(key)], key_path,
+                "cannot read \"" + file.string() + "\": " + std::strerror(err != 0 ? err : ENOENT));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string secret = trim_blanks(text.str());
+  if (secret.empty()) reader.fail(map[std::string(key)], key_path, "names an empty file");
+  return secret;
+}
+
+std::string read_secret_env(const YamlReader& reader, const YAML::Node& map, std::string_view path,
+                            std::string_view key) {
+  const std::string key_path = join_path(path, key);
+  const std::string name = reader.req_string(map, path, key);
+  if (!is_env_name(name)) {
+    reader.fail(map[std::string(key)], key_path,
+                "must be an environment variable name (got \"" + name + "\")");
+  }
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr || *value == '\0') {
+    reader.fail(map[std::string(key)], key_path,
+                "names the environment variable " + name + ", which is not set or empty");
+  }
+  return value;
+}
+
+std::string read_secret_access_key(const YamlReader& reader, const YAML::Node& storage,
+                                   const std::filesystem::path& base) {
+  const bool from_file = YamlReader::has(storage, "secret_access_key_file");
+  const bool from_env = YamlReader::has(storage, "secret_access_key_env");
+  if (from_file && from_env) {
+    reader.fail(storage["secret_access_key_env"], "storage.secret_access_key_env",
+                "cannot be combined with storage.secret_access_key_file (give one of them)");
+  }
+  if (!from_file && !from_env) {
+    reader.fail(YamlReader::line_of(storage, storage), "storage",
+                "needs secret_access_key_file or secret_access_key_env");
+  }
+  return from_file ? read_secret_file(reader, storage, "storage", "secret_access_key_file", base)
+                   : read_secret_env(reader, storage, "storage", "secret_access_key_env");
+}
+
+}  // namespace
+
+std::optional<std::string> normalize_sha256_hex(const std::string& text) {
+  if (text.size() != 64) return std::nullopt;
+  std::string out = text;
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
+  }
+  return out;
+}
+
+std::vector<std::string> parse_admin(const YamlReader& reader, const YAML::Node& root) {
+  if (!YamlReader::has(root, "admin")) return {};
+  const YAML::Node admin = root["admin"];
+  reader.expect_map(admin, "admin", {"token_sha256"});
+  const YAML::Node list = reader.opt_sequence(admin, "admin", "token_sha256");
+  std::vector<std::string> hashes;
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string path = index_path("admin.token_sha256", i);
+    std::optional<std::string> hash = normalize_sha256_hex(reader.as_string(list[i], list, path));
+    if (!hash) reader.fail(YamlReader::line_of(list[i], list), path, "must be 64 hex characters");
+    if (auto [it, fresh] = seen.emplace(*hash, i); !fresh) {
+      reader.fail(YamlReader::line_of(list[i], list), path,
+                  "is the same as " + index_path("admin.token_sha256", it->second));
+    }
+    hashes.push_back(std::move(*hash));
+  }
+  return hashes;
+}
+
+std::optional<StorageConfig> parse_storage(const YamlReader& reader, const YAML::Node& root,
+                                           const std::filesystem::path& base_dir) {
+  if (!YamlReader::has(root, "storage")) return std::nullopt;
+  const YAML::Node node = root["storage"];
+  if (node.IsMap() && node["secret_access_key"].IsDefined()) {
+    reader.fail(node["secret_access_key"], "storage.secret_access_key",
+                "must not be written into the YAML: use secret_access_key_file or "
+                "secret_access_key_env");
+  }
+  reader.expect_map(node, "storage",
+                    {"type", "endpoint", "region", "bucket", "path_style", "access_key_id",
+                     "secret_access_key_file", "secret_access_key_env", "url_ttl_sec"});
+  StorageConfig storage;
+  const std::string type = reader.req_string(node, "storage", "type");
+  if (type != "s3") reader.fail(node["type"], "storage.type", "must be s3 (got \"" + type + "\")");
+
+  storage.endpoint = reader.req_string(node, "storage", "endpoint");
+  std::string why;
+  const std::optional<sigv4::Endpoint> endpoint = sigv4::parse_endpoint(storage.endpoint, &why);
+  if (!endpoint) reader.fail(node["endpoint"], "storage.endpoint", why);
+
+  storage.region = reader.req_string(node, "storage", "region");
+  if (!std::all_of(storage.region.begin(), storage.region.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '_';
+      })) {
+    reader.fail(node["region"], "storage.region",
+                "must be letters, digits, '-' or '_' (got \"" + storage.region + "\")");
+  }
+  storage.bucket = reader.req_string(node, "storage", "bucket");
+  if (!is_bucket_name(storage.bucket)) {
+    reader.fail(node["bucket"], "storage.bucket",
+                "must be 3-63 characters of a-z 0-9 . - starting and ending with a letter or "
+                "digit (got \"" +
+                    storage.bucket + "\")");
+  }
+  storage.path_style = reader.opt_bool(node, "storage", "path_style").value_or(true);
+  if (!storage.path_style && endpoint->host_is_ip) {
+    reader.fail(node["path_style"], "storage.path_style",
+                "false (virtual-host style) needs an endpoint with a DNS name, not an IP address");
+  }
+  storage.access_key_id = reader.req_string(node, "storage", "access_key_id");
+  if (!std::all_of(storage.access_key_id.begin(), storage.access_key_id.end(), is_token_char)) {
+    reader.fail(node["access_key_id"], "storage.access_key_id",
+                "must not contain blanks or control characters");
+  }
+  storage.secret_access_key = read_secret_access_key(reader, node, base_dir);
+  core::register_secret(storage.secret_access_key);
+  storage.url_ttl_sec = static_cast<std::uint32_t>(
+      reader.opt_uint(node, "storage", "url_ttl_sec", sigv4::kMaxExpiresSec, 1).value_or(3600));
+  return storage;
+}
+
+std::string parse_token_signing_key(const YamlReader& reader, const YAML::Node& root,
+                                    const std::filesystem::path& base_dir) {
+  if (!YamlReader::has(root, "token_signing_key_file")) return {};
+  std::string key = read_secret_file(reader, root, "", "token_signing_key_file", base_dir);
+  if (key.size() < kMinSigningKeyBytes) {
+    reader.fail(root["token_signing_key_file"], "token_signing_key_file",
+                "must hold at least 32 bytes (e.g. `openssl rand -hex 32`), got " +
+                    std::to_string(key.size()));
+  }
+  core::register_secret(key);
+  return key;
+}
+
+}  // namespace backupy::controlplane::detail

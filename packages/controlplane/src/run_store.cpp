@@ -1,0 +1,101 @@
+#include "run_store.hpp"
+
+#include "backupy/core/hex.hpp"
+#include "backupy/crypto/crypto.hpp"
+
+namespace backupy::controlplane::detail {
+
+std::string_view to_string(RunStatus status) {
+  switch (status) {
+    case RunStatus::queued: return "queued";
+    case RunStatus::running: return "running";
+    case RunStatus::success: return "success";
+    case RunStatus::failed: return "failed";
+    case RunStatus::cancelled: return "cancelled";
+  }
+  return "queued";
+}
+
+RunKey::RunKey() {
+  crypto::Bytes random = crypto::random_bytes(kSize);
+  std::copy(random.begin(), random.end(), bytes_.begin());
+  crypto::secure_wipe(random);
+}
+
+RunKey::~RunKey() {
+  crypto::secure_wipe(bytes_);
+}
+
+RunRecord& RunStore::create(const std::string& job_id, const std::string& agent_id) {
+  std::string run_id;
+  do {
+    run_id = "run-" + core::to_hex(crypto::random_bytes(8));
+  } while (runs_.contains(run_id));
+  auto [it, inserted] = runs_.try_emplace(run_id);
+  RunRecord& run = it->second;
+  run.run_id = run_id;
+  run.job_id = job_id;
+  run.agent_id = agent_id;
+  run.s3_key = "agents/" + agent_id + "/" + job_id + "/" + run_id + ".bkpy";
+  return run;
+}
+
+void RunStore::erase(std::string_view run_id) {
+  if (const auto it = runs_.find(run_id); it != runs_.end()) runs_.erase(it);
+  std::erase_if(idempotency_keys_, [&](const auto& entry) { return entry.second == run_id; });
+}
+
+RunRecord* RunStore::find(std::string_view run_id) {
+  const auto it = runs_.find(run_id);
+  return it == runs_.end() ? nullptr : &it->second;
+}
+
+RunRecord* RunStore::find_by_idempotency_key(std::string_view key) {
+  const auto it = idempotency_keys_.find(key);
+  return it == idempotency_keys_.end() ? nullptr : find(it->second);
+}
+
+void RunStore::remember_idempotency_key(std::string key, std::string run_id) {
+  idempotency_keys_.insert_or_assign(std::move(key), std::move(run_id));
+}
+
+RunRecord* RunStore::owned_by(std::string_view agent_id, std::string_view run_id) {
+  RunRecord* run = find(run_id);
+  return run != nullptr && run->agent_id == agent_id ? run : nullptr;
+}
+
+RunRecord* RunStore::apply(std::string_view agent_id, const backup::v1::JobUpdate& update) {
+  RunRecord* run = owned_by(agent_id, update.run_id());
+  if (run == nullptr) return nullptr;
+  switch (update.status()) {
+    case backup::v1::QUEUED: run->status = RunStatus::queued; break;
+    case backup::v1::RUNNING: run->status = RunStatus::running; break;
+    case backup::v1::SUCCESS: run->status = RunStatus::success; break;
+    case backup::v1::FAILED: run->status = RunStatus::failed; break;
+    case backup::v1::CANCELLED: run->status = RunStatus::cancelled; break;
+    default: break;  // unspecified: a progress report without a status change
+  }
+  run->progress_percent = update.progress_percent();
+  run->current_step = update.current_step();
+  run->error = update.error_message();
+  ++run->updates;
+  return run;
+}
+
+RunRecord* RunStore::apply(std::string_view agent_id,
+                           const backup::v1::BackupCompleted& completed) {
+  RunRecord* run = owned_by(agent_id, completed.run_id());
+  if (run == nullptr) return nullptr;
+  run->status = RunStatus::success;
+  run->progress_percent = 100;
+  run->error.clear();
+  run->completed = true;
+  run->size_bytes = completed.size_bytes();
+  run->sha256 = completed.sha256();
+  run->compression = completed.compression();
+  run->db_engine_version = completed.db_engine_version();
+  ++run->updates;
+  return run;
+}
+
+}  // namespace backupy::controlplane::detail

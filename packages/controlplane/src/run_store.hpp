@@ -1,0 +1,82 @@
+#pragma once
+// Backup runs the control plane dispatched, kept in memory for the life of the process
+// (private to the package; the SQLite catalog replaces this with a later issue).
+//
+// A run is created by the operator API, sent to its agent as RunBackup, and then follows the
+// agent's JobUpdate / BackupCompleted results. Its data encryption key stays here so that
+// decryption tokens can be issued later; it is wiped when the run goes away.
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "backup/v1/agent.pb.h"
+
+namespace backupy::controlplane::detail {
+
+enum class RunStatus { queued, running, success, failed, cancelled };
+std::string_view to_string(RunStatus status);
+
+// A random 32-byte AES-256 key that overwrites itself when destroyed. Not copyable, so the key
+// lives in exactly one place.
+class RunKey {
+ public:
+  static constexpr std::size_t kSize = 32;
+  RunKey();  // fresh random bytes
+  ~RunKey();
+  RunKey(const RunKey&) = delete;
+  RunKey& operator=(const RunKey&) = delete;
+  std::span<const std::uint8_t, kSize> bytes() const { return bytes_; }
+
+ private:
+  std::array<std::uint8_t, kSize> bytes_{};
+};
+
+struct RunRecord {
+  std::string run_id;
+  std::string job_id;
+  std::string agent_id;
+  std::string s3_key;  // where the agent was told to upload
+  RunKey dek;
+  RunStatus status = RunStatus::queued;
+  std::string current_step;
+  std::uint32_t progress_percent = 0;
+  std::string error;
+  bool completed = false;  // BackupCompleted arrived: the fields below describe the object
+  std::uint64_t size_bytes = 0;
+  std::string sha256;
+  std::string compression;
+  std::string db_engine_version;
+  std::uint64_t updates = 0;  // JobUpdate + BackupCompleted messages applied
+};
+
+class RunStore {
+ public:
+  // A queued run with a fresh run id ("run-" + 16 hex), DEK and S3 key
+  // "agents/<agent>/<job>/<run id>.bkpy". The reference stays valid until erase().
+  RunRecord& create(const std::string& job_id, const std::string& agent_id);
+  void erase(std::string_view run_id);
+  RunRecord* find(std::string_view run_id);
+
+  // Idempotency-Key -> run id, for the life of the process.
+  RunRecord* find_by_idempotency_key(std::string_view key);
+  void remember_idempotency_key(std::string key, std::string run_id);
+
+  // Applies a result reported by agent_id; returns the run, or nullptr if the run id is unknown
+  // or belongs to another agent (an agent can only report on its own runs).
+  RunRecord* apply(std::string_view agent_id, const backup::v1::JobUpdate& update);
+  RunRecord* apply(std::string_view agent_id, const backup::v1::BackupCompleted& completed);
+
+  std::size_t size() const { return runs_.size(); }
+
+ private:
+  RunRecord* owned_by(std::string_view agent_id, std::string_view run_id);
+
+  std::map<std::string, RunRecord, std::less<>> runs_;  // node-based: references stay valid
+  std::map<std::string, std::string, std::less<>> idempotency_keys_;
+};
+
+}  // namespace backupy::controlplane::detail

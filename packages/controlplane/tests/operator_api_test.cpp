@@ -1,0 +1,431 @@
+// The operator API without sockets: requests in, answers, sent envelopes and log lines out.
+#include "operator_api.hpp"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "backupy/controlplane/agent_registry.hpp"
+#include "backupy/core/hex.hpp"
+#include "backupy/core/log.hpp"
+#include "backupy/core/redactor.hpp"
+#include "backupy/crypto/crypto.hpp"
+#include "backupy/token/decrypt_token.hpp"
+#include "base64.hpp"
+
+namespace backupy::controlplane::detail {
+namespace {
+
+using nlohmann::json;
+using Envelope = backup::v1::Envelope;
+
+constexpr std::string_view kAdminToken = "admin-token-0123456789";
+constexpr std::string_view kStorageSecret = "storage-secret-key-xyz";
+constexpr std::uint64_t kNowMs = 1'700'000'000'123;
+
+class FakeAgents final : public AgentGateway {
+ public:
+  bool online(std::string_view agent_id) const override {
+    return online_ids.contains(std::string(agent_id));
+  }
+  std::optional<std::string> send(std::string_view agent_id, std::string_view kind,
+                                  Envelope envelope) override {
+    if (!online(agent_id)) return std::nullopt;
+    sent.emplace_back(std::string(agent_id), std::move(envelope));
+    return std::string(kind) + "-test-" + std::to_string(sent.size());
+  }
+
+  std::set<std::string> online_ids;
+  std::vector<std::pair<std::string, Envelope>> sent;
+};
+
+AgentEntry agent(const std::string& id, std::initializer_list<std::string> jobs) {
+  AgentEntry entry;
+  entry.id = id;
+  entry.key_sha256 = hash_agent_key("key-" + id);
+  for (const std::string& job : jobs) entry.config.add_jobs()->set_id(job);
+  return entry;
+}
+
+class OperatorApiTest : public ::testing::Test {
+ protected:
+  OperatorApiTest() {
+    config_.agents = {agent("agent-1", {"nightly", "shared", "odd/job"}),
+                      agent("agent-2", {"weekly", "shared"})};
+    config_.admin_token_sha256 = {hash_agent_key("other-token"), hash_agent_key(kAdminToken)};
+    StorageConfig storage;
+    storage.endpoint = "http://127.0.0.1:9000";
+    storage.region = "us-east-1";
+    storage.bucket = "backups";
+    storage.access_key_id = "AKIDEXAMPLE";
+    storage.secret_access_key = std::string(kStorageSecret);
+    storage.url_ttl_sec = 900;
+    config_.storage = storage;
+    agents_.online_ids = {"agent-1", "agent-2"};
+    core::configure_logging({core::LogLevel::debug, [this](std::string_view line) {
+                               std::lock_guard lock(mutex_);
+                               lines_.emplace_back(line);
+                             }});
+  }
+  ~OperatorApiTest() override {
+    core::configure_logging({});
+    core::forget_all_secrets();
+  }
+
+  struct Answer {
+    unsigned status;
+    json body;
+  };
+
+  Answer call(std::string method, std::string target, std::string body = "",
+              std::optional<std::string> idempotency_key = std::nullopt,
+              std::optional<std::string> authorization = "Bearer " + std::string(kAdminToken)) {
+    ApiRequest request{std::move(method),          std::move(target), std::move(authorization),
+                       std::move(idempotency_key), std::move(body),   "127.0.0.1:5555"};
+    ApiContext context{config_, runs_, agents_, crypto::as_bytes(signing_key_), now_ms_, log_};
+    const ApiResponse response = handle_operator_request(request, context);
+    json parsed = json::parse(response.body, nullptr, false);
+    EXPECT_FALSE(parsed.is_discarded()) << response.body;
+    return {response.status, parsed};
+  }
+
+  std::vector<json> events(std::string_view name) const {
+    std::lock_guard lock(mutex_);
+    std::vector<json> out;
+    for (const std::string& line : lines_) {
+      json parsed = json::parse(line);
+      if (parsed.value("event", "") == name) out.push_back(std::move(parsed));
+    }
+    return out;
+  }
+
+  std::string all_logs() const {
+    std::lock_guard lock(mutex_);
+    std::string out;
+    for (const std::string& line : lines_) out += line + "\n";
+    return out;
+  }
+
+  const backup::v1::RunBackup& last_run_backup() const {
+    EXPECT_FALSE(agents_.sent.empty());
+    EXPECT_EQ(agents_.sent.back().second.payload_case(), Envelope::kRunBackup);
+    return agents_.sent.back().second.run_backup();
+  }
+
+  ServerConfig config_;
+  RunStore runs_;
+  FakeAgents agents_;
+  std::string signing_key_ = std::string(32, 's');
+  std::uint64_t now_ms_ = kNowMs;
+  core::Logger log_{"control-plane"};
+  mutable std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
+
+TEST_F(OperatorApiTest, ClaimsEveryV1PathButTheAgentsEndpoint) {
+  EXPECT_TRUE(is_operator_path("/v1/jobs/x/run"));
+  EXPECT_TRUE(is_operator_path("/v1/anything"));
+  EXPECT_FALSE(is_operator_path("/v1/agents/connect"));
+  EXPECT_FALSE(is_operator_path("/healthz"));
+  EXPECT_FALSE(is_operator_path("/v2/jobs/x/run"));
+}
+
+TEST_F(OperatorApiTest, AnswersUnauthorizedBeforeRouting) {
+  const std::vector<std::optional<std::string>> bad = {std::nullopt, "Bearer wrong-token",
+                                                       "Basic " + std::string(kAdminToken),
+                                                       "Bearer ", std::string(kAdminToken)};
+  for (const auto& authorization : bad) {
+    for (const std::string target : {"/v1/jobs/nightly/run", "/v1/no/such/route"}) {
+      const Answer answer = call("POST", target, "", std::nullopt, authorization);
+      EXPECT_EQ(answer.status, 401u) << target;
+      EXPECT_EQ(answer.body, json::parse(R"({"error":"unauthorized"})"));
+    }
+  }
+  EXPECT_TRUE(agents_.sent.empty());
+  EXPECT_EQ(runs_.size(), 0u);
+  const auto requests = events("api_request");
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests[0].value("status", 0), 401);
+  EXPECT_EQ(requests[0].value("path", ""), "/v1/jobs/nightly/run");
+  EXPECT_EQ(all_logs().find(kAdminToken), std::string::npos);
+
+  // Without configured admin tokens nothing is authorized.
+  config_.admin_token_sha256.clear();
+  EXPECT_EQ(call("GET", "/v1/runs/x").status, 401u);
+}
+
+TEST_F(OperatorApiTest, AnswersNotFoundAndMethodNotAllowed) {
+  EXPECT_EQ(call("POST", "/v1/jobs/unknown/run").status, 404u);
+  EXPECT_EQ(call("POST", "/v1/jobs/unknown/run").body.value("error", ""), "job unknown not found");
+  EXPECT_EQ(call("POST", "/v1/jobs/nightly/launch").status, 404u);
+  EXPECT_EQ(call("POST", "/v1/jobs//run").status, 404u);
+  EXPECT_EQ(call("POST", "/v1/jobs/%zz/run").status, 404u);
+  EXPECT_EQ(call("GET", "/v1/runs/run-unknown").status, 404u);
+  EXPECT_EQ(call("POST", "/v1/runs/run-unknown/resend").status, 404u);
+  EXPECT_EQ(call("POST", "/v1/runs/run-unknown/decryption-token").status, 404u);
+  EXPECT_EQ(call("GET", "/v1/runs/run-unknown/download-url").status, 404u);
+  EXPECT_EQ(call("GET", "/v1/jobs/nightly/run").status, 405u);
+  EXPECT_EQ(call("POST", "/v1/runs/run-x").status, 405u);
+  EXPECT_TRUE(agents_.sent.empty());
+}
+
+TEST_F(OperatorApiTest, RefusesOfflineAgentsAndAmbiguousJobs) {
+  agents_.online_ids.erase("agent-1");
+  const Answer offline = call("POST", "/v1/jobs/nightly/run");
+  EXPECT_EQ(offline.status, 409u);
+  EXPECT_EQ(offline.body, json::parse(R"({"error":"agent agent-1 is offline"})"));
+  EXPECT_EQ(call("POST", "/v1/jobs/nightly/cancel").status, 409u);
+
+  const Answer ambiguous = call("POST", "/v1/jobs/shared/run");
+  EXPECT_EQ(ambiguous.status, 409u);
+  EXPECT_EQ(ambiguous.body.value("error", ""),
+            "job shared is configured for more than one agent (agent-1, agent-2)");
+  EXPECT_EQ(runs_.size(), 0u);
+  EXPECT_TRUE(agents_.sent.empty());
+}
+
+TEST_F(OperatorApiTest, DispatchesARunWithPresignedUploadCredentialsAndARawDek) {
+  const Answer answer = call("POST", "/v1/jobs/nightly/run?ignored=1");
+  ASSERT_EQ(answer.status, 202u) << answer.body;
+  const std::string run_id = answer.body.value("run_id", "");
+  const std::string s3_key = "agents/agent-1/nightly/" + run_id + ".bkpy";
+  EXPECT_EQ(
+      answer.body,
+      (json{
+          {"run_id", run_id}, {"agent_id", "agent-1"}, {"job_id", "nightly"}, {"s3_key", s3_key}}));
+
+  ASSERT_EQ(agents_.sent.size(), 1u);
+  EXPECT_EQ(agents_.sent[0].first, "agent-1");
+  const backup::v1::RunBackup& command = last_run_backup();
+  EXPECT_EQ(command.job_id(), "nightly");
+  EXPECT_EQ(command.run_id(), run_id);
+  EXPECT_TRUE(command.manual_trigger());
+  EXPECT_EQ(command.upload_creds().final_s3_key(), s3_key);
+  EXPECT_EQ(command.upload_creds().expires_at_ms(), (kNowMs / 1000 + 900) * 1000);
+  const std::string& url = command.upload_creds().presigned_put_url();
+  const std::string prefix = "http://127.0.0.1:9000/backups/" + s3_key +
+                             "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F";
+  EXPECT_EQ(url.substr(0, prefix.size()), prefix);
+  EXPECT_NE(url.find("&X-Amz-Expires=900&"), std::string::npos);
+  EXPECT_NE(url.find("&X-Amz-Signature="), std::string::npos);
+  const RunRecord* run = runs_.find(run_id);
+  ASSERT_NE(run, nullptr);
+  ASSERT_EQ(command.encrypted_dek().size(), 32u);
+  EXPECT_TRUE(std::equal(run->dek.bytes().begin(), run->dek.bytes().end(),
+                         reinterpret_cast<const std::uint8_t*>(command.encrypted_dek().data())));
+
+  const auto created = events("run_created");
+  ASSERT_EQ(created.size(), 1u);
+  EXPECT_EQ(created[0].value("run_id", ""), run_id);
+  EXPECT_EQ(created[0].value("job_id", ""), "nightly");
+  EXPECT_EQ(created[0].value("agent_id", ""), "agent-1");
+  const auto sent = events("run_sent");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].value("correlation_id", ""), "run-test-1");
+  EXPECT_FALSE(sent[0].value("resend", true));
+  const auto request = events("api_request").back();
+  EXPECT_EQ(request.value("path", ""), "/v1/jobs/nightly/run");
+  EXPECT_EQ(request.value("method", ""), "POST");
+  EXPECT_EQ(request.value("status", 0), 202);
+
+  // Nothing secret in the logs: no URL query, no key material.
+  const std::string logs = all_logs();
+  EXPECT_EQ(logs.find("X-Amz-"), std::string::npos);
+  EXPECT_EQ(logs.find(kStorageSecret), std::string::npos);
+  EXPECT_EQ(logs.find(core::to_hex(run->dek.bytes())), std::string::npos);
+  EXPECT_EQ(logs.find(base64_encode(run->dek.bytes())), std::string::npos);
+}
+
+TEST_F(OperatorApiTest, PercentDecodesJobIds) {
+  const Answer answer = call("POST", "/v1/jobs/odd%2Fjob/run");
+  ASSERT_EQ(answer.status, 202u);
+  EXPECT_EQ(last_run_backup().job_id(), "odd/job");
+  EXPECT_NE(last_run_backup().upload_creds().presigned_put_url().find(
+                "/backups/agents/agent-1/odd/job/run-"),
+            std::string::npos);
+}
+
+TEST_F(OperatorApiTest, ReplaysRunsByIdempotencyKey) {
+  const Answer first = call("POST", "/v1/jobs/nightly/run", "", "key-1");
+  const Answer again = call("POST", "/v1/jobs/nightly/run", "", "key-1");
+  ASSERT_EQ(first.status, 202u);
+  EXPECT_EQ(again.status, 202u);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(agents_.sent.size(), 1u);
+  EXPECT_EQ(runs_.size(), 1u);
+
+  EXPECT_EQ(call("POST", "/v1/jobs/weekly/run", "", "key-1").status, 422u);
+  const Answer other = call("POST", "/v1/jobs/nightly/run", "", "key-2");
+  EXPECT_NE(other.body.value("run_id", ""), first.body.value("run_id", ""));
+  EXPECT_EQ(call("POST", "/v1/jobs/nightly/run", "", std::string(256, 'k')).status, 400u);
+
+  // A key whose first attempt failed is not burnt.
+  agents_.online_ids.erase("agent-2");
+  EXPECT_EQ(call("POST", "/v1/jobs/weekly/run", "", "key-3").status, 409u);
+  agents_.online_ids.insert("agent-2");
+  EXPECT_EQ(call("POST", "/v1/jobs/weekly/run", "", "key-3").status, 202u);
+}
+
+TEST_F(OperatorApiTest, NeedsStorageToDispatch) {
+  config_.storage.reset();
+  const Answer answer = call("POST", "/v1/jobs/nightly/run");
+  EXPECT_EQ(answer.status, 503u);
+  EXPECT_EQ(answer.body.value("error", ""), "storage is not configured");
+  EXPECT_TRUE(agents_.sent.empty());
+}
+
+TEST_F(OperatorApiTest, ReportsRunStateFromTheAgentsResults) {
+  const std::string run_id = call("POST", "/v1/jobs/nightly/run").body.value("run_id", "");
+  Answer view = call("GET", "/v1/runs/" + run_id);
+  ASSERT_EQ(view.status, 200u);
+  EXPECT_EQ(view.body, (json{{"run_id", run_id},
+                             {"job_id", "nightly"},
+                             {"agent_id", "agent-1"},
+                             {"status", "queued"},
+                             {"current_step", ""},
+                             {"progress_percent", 0},
+                             {"error", ""},
+                             {"s3_key", "agents/agent-1/nightly/" + run_id + ".bkpy"},
+                             {"size_bytes", 0},
+                             {"sha256", ""},
+                             {"compression", ""},
+                             {"db_engine_version", ""},
+                             {"updates", 0}}));
+
+  Envelope update;
+  update.mutable_job_update()->set_run_id(run_id);
+  update.mutable_job_update()->set_status(backup::v1::RUNNING);
+  update.mutable_job_update()->set_current_step("dump");
+  update.mutable_job_update()->set_progress_percent(30);
+  apply_run_result(runs_, log_, "agent-2", update);  // not its run: ignored
+  EXPECT_EQ(call("GET", "/v1/runs/" + run_id).body.value("updates", -1), 0);
+  apply_run_result(runs_, log_, "agent-1", update);
+  view = call("GET", "/v1/runs/" + run_id);
+  EXPECT_EQ(view.body.value("status", ""), "running");
+  EXPECT_EQ(view.body.value("current_step", ""), "dump");
+  EXPECT_EQ(view.body.value("progress_percent", 0), 30);
+
+  Envelope completed;
+  completed.mutable_backup_completed()->set_run_id(run_id);
+  completed.mutable_backup_completed()->set_size_bytes(4096);
+  completed.mutable_backup_completed()->set_sha256(std::string(64, 'e'));
+  completed.mutable_backup_completed()->set_compression("zstd");
+  completed.mutable_backup_completed()->set_db_engine_version("SQLite 3.40");
+  apply_run_result(runs_, log_, "agent-1", completed);
+  view = call("GET", "/v1/runs/" + run_id);
+  EXPECT_EQ(view.body.value("status", ""), "success");
+  EXPECT_EQ(view.body.value("size_bytes", 0), 4096);
+  EXPECT_EQ(view.body.value("sha256", ""), std::string(64, 'e'));
+  EXPECT_EQ(view.body.value("compression", ""), "zstd");
+  EXPECT_EQ(view.body.value("db_engine_version", ""), "SQLite 3.40");
+  EXPECT_EQ(view.body.value("updates", 0), 2);
+
+  const auto updates = events("run_update");
+  ASSERT_EQ(updates.size(), 2u);
+  EXPECT_EQ(updates[0].value("status", ""), "running");
+  EXPECT_EQ(updates[1].value("status", ""), "success");
+  EXPECT_EQ(updates[1].value("run_id", ""), run_id);
+}
+
+TEST_F(OperatorApiTest, ResendsTheSameRunWithFreshCredentials) {
+  const std::string run_id = call("POST", "/v1/jobs/nightly/run").body.value("run_id", "");
+  const backup::v1::RunBackup first = last_run_backup();
+  now_ms_ += 60'000;
+  const Answer answer = call("POST", "/v1/runs/" + run_id + "/resend");
+  ASSERT_EQ(answer.status, 202u);
+  EXPECT_EQ(answer.body.value("run_id", ""), run_id);
+  ASSERT_EQ(agents_.sent.size(), 2u);
+  const backup::v1::RunBackup& second = last_run_backup();
+  EXPECT_EQ(second.run_id(), run_id);
+  EXPECT_EQ(second.job_id(), "nightly");
+  EXPECT_EQ(second.encrypted_dek(), first.encrypted_dek());
+  EXPECT_EQ(second.upload_creds().final_s3_key(), first.upload_creds().final_s3_key());
+  EXPECT_EQ(second.upload_creds().expires_at_ms(), first.upload_creds().expires_at_ms() + 60'000);
+  EXPECT_NE(second.upload_creds().presigned_put_url(), first.upload_creds().presigned_put_url());
+  EXPECT_TRUE(events("run_sent").back().value("resend", false));
+
+  agents_.online_ids.clear();
+  EXPECT_EQ(call("POST", "/v1/runs/" + run_id + "/resend").status, 409u);
+  agents_.online_ids.insert("agent-1");
+  Envelope completed;
+  completed.mutable_backup_completed()->set_run_id(run_id);
+  apply_run_result(runs_, log_, "agent-1", completed);
+  const Answer done = call("POST", "/v1/runs/" + run_id + "/resend");
+  EXPECT_EQ(done.status, 409u);
+  EXPECT_EQ(done.body.value("error", ""), "run " + run_id + " already succeeded");
+}
+
+TEST_F(OperatorApiTest, CancelsJobs) {
+  const Answer answer = call("POST", "/v1/jobs/weekly/cancel");
+  ASSERT_EQ(answer.status, 202u);
+  EXPECT_EQ(answer.body, (json{{"job_id", "weekly"}, {"agent_id", "agent-2"}}));
+  ASSERT_EQ(agents_.sent.size(), 1u);
+  EXPECT_EQ(agents_.sent[0].first, "agent-2");
+  EXPECT_EQ(agents_.sent[0].second.cancel_job().job_id(), "weekly");
+  const auto cancelled = events("cancel_sent");
+  ASSERT_EQ(cancelled.size(), 1u);
+  EXPECT_EQ(cancelled[0].value("job_id", ""), "weekly");
+  EXPECT_EQ(cancelled[0].value("agent_id", ""), "agent-2");
+  EXPECT_EQ(call("POST", "/v1/jobs/nope/cancel").status, 404u);
+}
+
+TEST_F(OperatorApiTest, IssuesDecryptionTokensTheCliAccepts) {
+  now_ms_ = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
+  const std::string run_id = call("POST", "/v1/jobs/nightly/run").body.value("run_id", "");
+  const Answer answer = call("POST", "/v1/runs/" + run_id + "/decryption-token");
+  ASSERT_EQ(answer.status, 200u);
+  ASSERT_EQ(answer.body.size(), 1u);
+  const std::string jwt = answer.body.value("token", "");
+  const auto parsed = token::parse_decrypt_token(jwt, std::chrono::system_clock::now());
+  const auto* decoded = std::get_if<token::DecryptToken>(&parsed);
+  ASSERT_NE(decoded, nullptr) << std::get<token::TokenError>(parsed).message;
+  EXPECT_EQ(decoded->run_id, run_id);
+  EXPECT_EQ(decoded->subject, "agent-1");
+  EXPECT_EQ(decoded->expires_at - decoded->issued_at, 3600);
+  EXPECT_FALSE(decoded->sha256);
+  const RunRecord* run = runs_.find(run_id);
+  EXPECT_TRUE(std::equal(decoded->dek.bytes().begin(), decoded->dek.bytes().end(),
+                         run->dek.bytes().begin()));
+
+  const Answer short_lived =
+      call("POST", "/v1/runs/" + run_id + "/decryption-token", R"({"ttl_sec": 60})");
+  ASSERT_EQ(short_lived.status, 200u);
+  const auto again = token::parse_decrypt_token(short_lived.body.value("token", ""),
+                                                std::chrono::system_clock::now());
+  ASSERT_TRUE(std::holds_alternative<token::DecryptToken>(again));
+  EXPECT_EQ(std::get<token::DecryptToken>(again).expires_at -
+                std::get<token::DecryptToken>(again).issued_at,
+            60);
+
+  for (const std::string body : {"[]", "nonsense", R"({"ttl_sec": 0})", R"({"ttl_sec": "60"})",
+                                 R"({"ttl_sec": 99999999})", R"({"ttl": 60})"}) {
+    EXPECT_EQ(call("POST", "/v1/runs/" + run_id + "/decryption-token", body).status, 400u) << body;
+  }
+  const std::string logs = all_logs();
+  EXPECT_EQ(logs.find(jwt.substr(jwt.rfind('.') + 1)), std::string::npos);
+  ASSERT_EQ(events("decryption_token_issued").size(), 2u);
+}
+
+TEST_F(OperatorApiTest, PresignsDownloads) {
+  const std::string run_id = call("POST", "/v1/jobs/nightly/run").body.value("run_id", "");
+  const Answer answer = call("GET", "/v1/runs/" + run_id + "/download-url");
+  ASSERT_EQ(answer.status, 200u);
+  const std::string url = answer.body.value("url", "");
+  const std::string prefix =
+      "http://127.0.0.1:9000/backups/agents/agent-1/nightly/" + run_id + ".bkpy?X-Amz-";
+  EXPECT_EQ(url.substr(0, prefix.size()), prefix);
+  EXPECT_EQ(answer.body.value("expires_at_ms", std::uint64_t{0}), (kNowMs / 1000 + 900) * 1000);
+  // A GET signature differs from the PUT one for the same object and time.
+  const std::string put = last_run_backup().upload_creds().presigned_put_url();
+  EXPECT_EQ(put.substr(0, put.find("&X-Amz-Signature=")),
+            url.substr(0, url.find("&X-Amz-Signature=")));
+  EXPECT_NE(put, url);
+  EXPECT_EQ(all_logs().find("X-Amz-Signature"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace backupy::controlplane::detail

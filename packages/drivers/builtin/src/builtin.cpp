@@ -1,0 +1,14 @@
+#include "backupy/drivers/builtin.hpp"
+
+#include "backupy/drivers/sqlite_driver.hpp"
+
+namespace backupy::drivers {
+
+// One line per engine: adding an engine means adding its folder and its line.
+DriverRegistry builtin_drivers() {
+  DriverRegistry registry;
+  registry.add(backup::v1::SQLITE, make_sqlite_driver);
+  return registry;
+}
+
+}  // namespace backupy::drivers

@@ -1,0 +1,67 @@
+#pragma once
+// One run in memory while its worker thread exists. The journal row is the
+// durable truth; this holds what only a live run has: its stop source, the
+// latest upload credentials, its timer and its thread.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backup/v1/agent.pb.h"
+#include "backupy/state/run_journal.hpp"
+
+
+namespace backupy::runs::detail {
+
+enum class StopReason { none, cancelled, timed_out, shutdown };
+
+struct ActiveRun {
+  std::string run_id;
+  std::string job_id;
+  backup::v1::BackupJobSpec job;  // as admitted (recovered runs: the current config's, if any)
+  backup::v1::Target target;
+  bool encryption_enabled = true;
+  std::vector<std::uint8_t> dek;  // the 32 bytes of RunBackup.encrypted_dek (v1: raw)
+  bool resume_upload = false;     // recovered after a restart: straight to the upload
+  state::SpoolResult spool;       // for resumed runs: what the journal recorded
+
+  // First reason wins: a timeout after a cancel stays a cancel.
+  void request_stop(StopReason reason) {
+    StopReason expected = StopReason::none;
+    stop_reason_.compare_exchange_strong(expected, reason);
+    stop_.request_stop();
+  }
+  StopReason stop_reason() const { return stop_reason_.load(); }
+  std::stop_token stop_token() const { return stop_.get_token(); }
+
+  // Credentials: replaced by a repeated RunBackup while the run lives.
+  void set_creds(state::UploadCreds creds) {
+    std::lock_guard lock(creds_mutex_);
+    creds_ = std::move(creds);
+    ++creds_generation_;
+  }
+  state::UploadCreds creds(std::uint64_t* generation = nullptr) const {
+    std::lock_guard lock(creds_mutex_);
+    if (generation != nullptr) *generation = creds_generation_;
+    return creds_;
+  }
+
+  // Set by the worker once the terminal state is committed: cancels after that
+  // have nothing to stop.
+  std::atomic<bool> finished{false};
+  std::jthread thread;  // joined by the manager (control thread)
+  std::shared_ptr<void> timeout_timer;  // control thread only (an asio steady_timer)
+
+ private:
+  std::stop_source stop_;
+  std::atomic<StopReason> stop_reason_{StopReason::none};
+  mutable std::mutex creds_mutex_;
+  state::UploadCreds creds_;
+  std::uint64_t creds_generation_ = 0;
+};
+
+}  // namespace backupy::runs::detail

@@ -1,0 +1,412 @@
+#include "run_worker.hpp"
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+#include "backupy/core/log.hpp"
+#include "backupy/core/redactor.hpp"
+#include "backupy/core/time.hpp"
+#include "backupy/drivers/driver.hpp"
+#include "backupy/hooks/hook_runner.hpp"
+#include "backupy/pipeline/pipeline.hpp"
+#include "backupy/stream/cancelled.hpp"
+#include "backupy/upload/put_file.hpp"
+#include "reports.hpp"
+#include "spool_dir.hpp"
+
+namespace backupy::runs::detail {
+namespace {
+
+namespace fs = std::filesystem;
+using state::RunState;
+
+const core::Logger kLog("runs");
+
+// How far a run got; decides what an interruption means for it.
+enum class Stage { queued, running, spooled, uploading };
+
+// A failure with exactly the reason the run reports.
+class RunFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::string bytes_text(std::uint64_t bytes) {
+  return std::to_string(bytes) + " bytes";
+}
+
+class Worker {
+ public:
+  Worker(WorkerServices& services, ActiveRun& run)
+      : s_(services),
+        run_(run),
+        spool_name_(spool_file_name(run.run_id)),
+        spool_path_(services.options.spool_dir / spool_name_) {}
+
+  void execute() {
+    Stage stage = run_.resume_upload ? Stage::spooled : Stage::queued;
+    bool started = run_.resume_upload;
+    try {
+      if (!run_.resume_upload) {
+        std::optional<SlotGate::Slot> slot = s_.dump_slots.acquire(run_.stop_token());
+        if (!slot) throw stream::Cancelled();
+        enter_running();
+        stage = Stage::running;
+        started = true;
+        run_pre_hooks();
+        dump();
+        stage = Stage::spooled;
+      } else {
+        spool_ = run_.spool;
+        s_.on_started(run_);  // the timeout covers the resumed upload too
+        verify_resumed_spool();
+      }
+      upload(stage);
+      complete();
+    } catch (const stream::Cancelled&) {
+      interrupted(stage);
+    } catch (const std::exception& e) {
+      if (run_.stop_token().stop_requested()) {
+        interrupted(stage);
+      } else {
+        end(RunState::failed, failure_reason(e));
+      }
+    }
+    if (started && outcome_) run_post_hooks();
+  }
+
+ private:
+  // ---- steps -------------------------------------------------------------
+
+  void enter_running() {
+    const bool hooks = run_.job.pre_hooks_size() > 0;
+    step_ = hooks ? step::pre_hooks : step::dumping;
+    commit(RunState::running, "", {job_update(run_.job_id, run_.run_id, backup::v1::RUNNING, step_, 0)});
+    s_.on_started(run_);
+    kLog.info("run started", {{"job_id", run_.job_id},
+                              {"run_id", run_.run_id},
+                              {"target_id", run_.target.id()},
+                              {"db_type", drivers::db_type_name(run_.target.type())}});
+  }
+
+  void run_pre_hooks() {
+    for (const std::string& command : run_.job.pre_hooks()) {
+      const hooks::HookResult result =
+          hooks::run_hook(command, hooks::Phase::pre, hook_context(), std::nullopt,
+                          hook_options(), run_.stop_token());
+      report_hook(result);
+      if (result.stopped) throw stream::Cancelled();
+      if (!result.ok()) throw RunFailure(result.describe());
+    }
+  }
+
+  void dump() {
+    ScratchDir scratch(s_.options.work_dir / spool_name_);
+    std::unique_ptr<drivers::Driver> driver =
+        s_.drivers.create({.target = run_.target, .temp_dir = scratch.path()});
+    set_step(step::dumping);
+    const std::string version = driver->probe();
+    const std::optional<std::uint64_t> hint = driver->size_hint();
+
+    pipeline::PipelineOptions options;
+    options.codec = compress::parse_codec(run_.job.compression()).value_or(compress::Codec::zstd);
+    if (options.codec == compress::Codec::zstd) options.compress = s_.options.zstd;
+    if (run_.encryption_enabled) {
+      std::array<std::uint8_t, 32> key{};
+      std::copy(run_.dek.begin(), run_.dek.end(), key.begin());
+      options.dek = key;
+    }
+    options.spool_path = spool_path_;
+    options.max_spool_bytes = spool_budget();
+    options.progress_every_bytes = 1 << 20;
+    options.on_progress = [&](std::uint64_t raw) {
+      progress(hint ? percent_of(raw, *hint) : 0);
+    };
+    pipeline::PipelineResult result;
+    try {
+      result = pipeline::run_pipeline(
+          [&](stream::ByteSink& sink) { driver->dump(sink, run_.stop_token()); }, options,
+          run_.stop_token());
+    } catch (const pipeline::BudgetExceeded& e) {
+      throw RunFailure("the backup needs more spool space than the budget allows (" +
+                       bytes_text(e.budget_bytes()) +
+                       " left of BACKUPY_SPOOL_MAX_BYTES=" +
+                       bytes_text(s_.options.spool_max_bytes) + "); partial spool file removed");
+    }
+    if (result.raw_bytes == 0) {
+      std::error_code ec;
+      fs::remove(spool_path_, ec);
+      throw RunFailure("the dump of target " + run_.target.id() + " produced no data");
+    }
+    spool_ = state::SpoolResult{.spool_file = spool_name_,
+                                .raw_bytes = result.raw_bytes,
+                                .stored_bytes = result.stored_bytes,
+                                .sha256_hex = result.sha256_hex,
+                                .compression = result.compression,
+                                .db_engine_version = version};
+    step_ = step::waiting_for_upload;
+    s_.db.transaction([&](sqlite3*) {
+      if (!s_.journal.mark_spooled(run_.run_id, spool_, s_.now_ms())) {
+        throw std::logic_error("the journal refused running -> spooled for run " + run_.run_id);
+      }
+      s_.report(job_update(run_.job_id, run_.run_id, backup::v1::RUNNING, step_, 0));
+    });
+    kLog.info("run spooled", {{"job_id", run_.job_id},
+                              {"run_id", run_.run_id},
+                              {"raw_bytes", result.raw_bytes},
+                              {"stored_bytes", result.stored_bytes},
+                              {"compression", result.compression},
+                              {"db_engine_version", version}});
+  }
+
+  // Remaining room in the spool budget, after the files already queued.
+  std::uint64_t spool_budget() const {
+    const std::uint64_t budget = s_.options.spool_max_bytes;
+    if (budget == 0) return 0;
+    const std::uint64_t used = spool_usage(s_.options.spool_dir, spool_name_);
+    if (used >= budget) {
+      throw RunFailure("the spool budget (BACKUPY_SPOOL_MAX_BYTES=" + bytes_text(budget) +
+                       ") is used up by " + bytes_text(used) + " of backups waiting for upload");
+    }
+    return budget - used;
+  }
+
+  void verify_resumed_spool() {
+    if (auto problem = check_spool_file(spool_path_, spool_.stored_bytes, spool_.sha256_hex)) {
+      throw RunFailure("cannot resume the upload after a restart: " + *problem);
+    }
+  }
+
+  void upload(Stage& stage) {
+    step_ = step::waiting_for_upload;
+    std::optional<SlotGate::Slot> slot = s_.upload_slots.acquire(run_.stop_token());
+    if (!slot) throw stream::Cancelled();
+    step_ = step::uploading;
+    commit(RunState::uploading, "",
+           {job_update(run_.job_id, run_.run_id, backup::v1::RUNNING, step_, 0)});
+    stage = Stage::uploading;
+
+    std::uint64_t generation = 0;
+    const state::UploadCreds creds = run_.creds(&generation);
+    upload::UploadRequest request{.presigned_put_url = creds.presigned_put_url,
+                                  .expires_at_ms = creds.expires_at_ms,
+                                  .file = spool_path_};
+    const upload::UploadOutcome outcome = upload::put_file(
+        request, s_.options.upload, run_.stop_token(),
+        [&](std::uint64_t sent) { progress(percent_of(sent, spool_.stored_bytes)); },
+        [&](upload::UploadRequest& current) {
+          std::uint64_t latest = 0;
+          state::UploadCreds fresh = run_.creds(&latest);
+          if (latest == generation) return false;
+          generation = latest;
+          current.presigned_put_url = std::move(fresh.presigned_put_url);
+          current.expires_at_ms = fresh.expires_at_ms;
+          return true;
+        });
+    if (outcome.cancelled) throw stream::Cancelled();
+    if (!outcome.ok) throw RunFailure(outcome.error);
+  }
+
+  void complete() {
+    s_.db.transaction([&](sqlite3*) {
+      transition(RunState::completed, "");
+      const std::optional<state::RunRecord> record = s_.journal.get(run_.run_id);
+      if (!record) throw std::logic_error("run " + run_.run_id + " vanished from the journal");
+      const std::uint64_t now = s_.now_ms();
+      const std::uint64_t started = record->started_ms ? record->started_ms : record->created_ms;
+      s_.report(backup_completed(*record, now > started ? now - started : 0));
+      s_.report(job_update(run_.job_id, run_.run_id, backup::v1::SUCCESS, step::completed, 100));
+    });
+    run_.finished = true;
+    outcome_ = hooks::RunOutcome{.status = "success",
+                                 .size_bytes = spool_.stored_bytes,
+                                 .sha256 = spool_.sha256_hex};
+    remove_spool();
+    kLog.info("run completed", {{"job_id", run_.job_id},
+                                {"run_id", run_.run_id},
+                                {"size_bytes", spool_.stored_bytes},
+                                {"sha256", spool_.sha256_hex}});
+  }
+
+  // The stop token fired (or a stage saw it): what that means depends on why.
+  void interrupted(Stage stage) {
+    switch (run_.stop_reason()) {
+      case StopReason::cancelled:
+        end(RunState::cancelled, "cancelled by the control plane");
+        return;
+      case StopReason::timed_out:
+        end(RunState::failed,
+            "timed out after " + std::to_string(run_.job.timeout_sec()) + " s");
+        return;
+      case StopReason::shutdown:
+        if (stage == Stage::spooled || stage == Stage::uploading) {
+          // The blob is safe on disk: the next start resumes the upload.
+          if (stage == Stage::uploading) {
+            transition_alone(RunState::spooled, "upload interrupted by shutdown");
+          }
+          kLog.info("upload interrupted by shutdown; it resumes at the next start",
+                    {{"job_id", run_.job_id}, {"run_id", run_.run_id}});
+          return;
+        }
+        end(RunState::failed, "the agent shut down during the run (step " + std::string(step_) + ")");
+        return;
+      case StopReason::none: break;
+    }
+    end(RunState::failed, "the run was stopped");
+  }
+
+  // A terminal state other than completed, reported with its reason.
+  void end(RunState state, const std::string& raw_reason) {
+    const std::string reason = core::redact(raw_reason);
+    // Before the report: once the control plane hears "failed", nothing of the
+    // run is left on disk. (A crash in between leaves a spooled run without
+    // its file, which recovery fails with that reason.)
+    remove_spool();
+    try {
+      s_.db.transaction([&](sqlite3*) {
+        transition(state, reason);
+        s_.report(job_update(run_.job_id, run_.run_id, wire_status(state), step_, 0, reason));
+      });
+    } catch (const std::exception& e) {
+      // The journal is unusable (disk full, I/O error): the run is over either
+      // way; recovery reports it at the next start.
+      kLog.error("cannot record the end of a run",
+                 {{"run_id", run_.run_id}, {"error", core::redact(e.what())}});
+    }
+    run_.finished = true;
+    outcome_ = hooks::RunOutcome{.status = state == RunState::cancelled ? "cancelled" : "failed"};
+    kLog.log(state == RunState::cancelled ? core::LogLevel::warn : core::LogLevel::error,
+             state == RunState::cancelled ? "run cancelled" : "run failed",
+             {{"job_id", run_.job_id},
+              {"run_id", run_.run_id},
+              {"step", std::string(step_)},
+              {"reason", reason}});
+  }
+
+  void run_post_hooks() {
+    if (run_.job.post_hooks_size() == 0) return;
+    if (!s_.options.hooks_enabled) {
+      kLog.warn("post hooks skipped: hooks are disabled on this agent",
+                {{"job_id", run_.job_id}, {"run_id", run_.run_id}});
+      return;
+    }
+    for (const std::string& command : run_.job.post_hooks()) {
+      const hooks::HookResult result = hooks::run_hook(
+          command, hooks::Phase::post, hook_context(), outcome_, hook_options(), s_.shutdown);
+      report_hook(result);
+    }
+  }
+
+  // ---- helpers -----------------------------------------------------------
+
+  std::string failure_reason(const std::exception& e) const {
+    if (dynamic_cast<const RunFailure*>(&e) != nullptr ||
+        dynamic_cast<const drivers::DriverError*>(&e) != nullptr) {
+      return e.what();
+    }
+    return std::string(step_) == std::string(step::uploading)
+               ? std::string(e.what())
+               : "dump of target " + run_.target.id() + " failed: " + e.what();
+  }
+
+  hooks::HookContext hook_context() const {
+    return {.job_id = run_.job_id,
+            .run_id = run_.run_id,
+            .target_id = run_.target.id(),
+            .db_type = drivers::db_type_name(run_.target.type())};
+  }
+
+  hooks::HookOptions hook_options() const {
+    hooks::HookOptions options;
+    options.timeout = s_.options.hook_timeout;
+    return options;
+  }
+
+  void report_hook(const hooks::HookResult& result) {
+    const bool ok = result.ok();
+    const std::string message = ok ? std::string(hooks::phase_name(result.phase)) + " hook finished"
+                                   : result.describe();
+    std::map<std::string, std::string> fields{
+        {"run_id", run_.run_id},
+        {"phase", hooks::phase_name(result.phase)},
+        {"command", core::redact(result.command)},
+        {"exit", result.status.describe()},
+        {"duration_ms", std::to_string(result.duration.count())}};
+    if (!result.stdout_tail.empty()) fields["stdout_tail"] = core::redact(result.stdout_tail);
+    if (!result.stderr_tail.empty()) fields["stderr_tail"] = core::redact(result.stderr_tail);
+    s_.report(log_event(ok ? backup::v1::INFO : backup::v1::ERROR, run_.job_id, message, fields));
+    kLog.log(ok ? core::LogLevel::info : core::LogLevel::error, message,
+             {{"job_id", run_.job_id},
+              {"run_id", run_.run_id},
+              {"phase", hooks::phase_name(result.phase)},
+              {"exit", result.status.describe()}});
+  }
+
+  void set_step(std::string_view step) {
+    if (step_ == step) return;
+    step_ = step;
+    last_progress_ms_ = s_.now_ms();
+    s_.report(job_update(run_.job_id, run_.run_id, backup::v1::RUNNING, step_, 0));
+  }
+
+  // At most one progress update per interval; transitions always report.
+  void progress(std::uint32_t percent) {
+    const std::uint64_t now = s_.now_ms();
+    const auto interval = static_cast<std::uint64_t>(s_.options.progress_interval.count());
+    if (now - last_progress_ms_ < interval) return;
+    last_progress_ms_ = now;
+    s_.report(job_update(run_.job_id, run_.run_id, backup::v1::RUNNING, step_, percent));
+  }
+
+  // Journal transition + its reports, atomically.
+  void commit(RunState to, const std::string& reason, std::vector<backup::v1::Envelope> reports) {
+    s_.db.transaction([&](sqlite3*) {
+      transition(to, reason);
+      for (auto& envelope : reports) s_.report(std::move(envelope));
+    });
+    last_progress_ms_ = s_.now_ms();
+  }
+
+  void transition(RunState to, const std::string& reason) {
+    if (!s_.journal.transition(run_.run_id, to, reason, s_.now_ms())) {
+      throw std::logic_error("the journal refused the transition of run " + run_.run_id +
+                             " to " + std::string(state::run_state_name(to)));
+    }
+  }
+
+  void transition_alone(RunState to, const std::string& reason) {
+    try {
+      transition(to, reason);
+    } catch (const std::exception& e) {
+      kLog.error("cannot record a run's state",
+                 {{"run_id", run_.run_id}, {"error", core::redact(e.what())}});
+    }
+  }
+
+  void remove_spool() {
+    std::error_code ec;
+    fs::remove(spool_path_, ec);
+  }
+
+  WorkerServices& s_;
+  ActiveRun& run_;
+  const std::string spool_name_;
+  const fs::path spool_path_;
+  state::SpoolResult spool_;
+  std::string_view step_ = step::queued;
+  std::uint64_t last_progress_ms_ = 0;
+  std::optional<hooks::RunOutcome> outcome_;  // set once the run ended
+};
+
+}  // namespace
+
+void run_worker(WorkerServices& services, ActiveRun& run) {
+  Worker(services, run).execute();
+}
+
+}  // namespace backupy::runs::detail

@@ -1,0 +1,39 @@
+#pragma once
+// The body of a run's worker thread: every blocking step of one run, in order.
+//
+//   wait for a dump slot (QUEUED) → RUNNING: pre hooks, probe, dump through the
+//   pipeline into the spool (fsynced) → SPOOLED: wait for an upload slot →
+//   UPLOADING: PUT with retries → COMPLETED | FAILED | CANCELLED → post hooks
+//
+// Failures anywhere end the run with one precise reason; the stop token ends
+// it as cancelled, timed out or (shutdown) interrupted.
+#include <functional>
+#include <stop_token>
+
+#include "active_run.hpp"
+#include "backupy/drivers/registry.hpp"
+#include "backupy/runs/run_manager.hpp"
+#include "backupy/state/run_journal.hpp"
+#include "backupy/state/state_db.hpp"
+#include "slot_gate.hpp"
+
+namespace backupy::runs::detail {
+
+// What every worker shares; owned by the manager, outlives the workers.
+struct WorkerServices {
+  const RunManagerOptions& options;
+  state::StateDb& db;
+  state::RunJournal& journal;
+  const drivers::DriverRegistry& drivers;
+  ReportFn report;
+  SlotGate& dump_slots;
+  SlotGate& upload_slots;
+  std::stop_token shutdown;  // the manager is shutting down (post hooks stop too)
+  std::function<std::uint64_t()> now_ms;
+  // Called from the worker when the run enters RUNNING (arms the timeout).
+  std::function<void(ActiveRun&)> on_started;
+};
+
+void run_worker(WorkerServices& services, ActiveRun& run);
+
+}  // namespace backupy::runs::detail
