@@ -11,37 +11,6 @@ namespace {
 
 const std::string kAdminToken = "integration-admin-token-7f3a";
 
-// Base64 (standard or url alphabet, padding optional) to bytes; throws on a foreign character.
-std::string decode_base64(std::string_view text) {
-  std::string out;
-  std::uint32_t bits = 0;
-  int count = 0;
-  for (char c : text) {
-    int value;
-    if (c >= 'A' && c <= 'Z')
-      value = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      value = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      value = c - '0' + 52;
-    else if (c == '+' || c == '-')
-      value = 62;
-    else if (c == '/' || c == '_')
-      value = 63;
-    else if (c == '=')
-      break;
-    else
-      throw std::runtime_error("not base64");
-    bits = (bits << 6) | static_cast<std::uint32_t>(value);
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      out += static_cast<char>((bits >> count) & 0xff);
-    }
-  }
-  return out;
-}
-
 LinePredicate event_with(std::string event, std::string key, std::string value) {
   return [event, key, value](const Json& line) {
     return line.value("event", "") == event && line.value(key, "") == value;
@@ -71,19 +40,9 @@ class ControlPlaneRunsTest : public ::testing::Test {
     return reply.json().value("run_id", "");
   }
 
-  // Polls GET /v1/runs/{id} until pred holds; returns the last answer.
   Json wait_for_run(ControlPlane& cp, const std::string& run_id,
                     const std::function<bool(const Json&)>& pred, std::chrono::seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    Json run;
-    while (std::chrono::steady_clock::now() < deadline) {
-      const ApiReply reply = cp.api("GET", "/v1/runs/" + run_id, kAdminToken);
-      EXPECT_EQ(reply.status, 200) << reply.body;
-      run = reply.json();
-      if (pred(run)) break;
-      std::this_thread::sleep_for(200ms);
-    }
-    return run;
+    return cp.wait_for_run(run_id, kAdminToken, pred, timeout);
   }
 
   void expect_no_secrets_logged(ControlPlane& cp) {

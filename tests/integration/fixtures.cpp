@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <stdexcept>
 
 #include "backupy/test_support/test_pki.hpp"
@@ -23,17 +24,6 @@ std::string indent(const std::string& text, const std::string& prefix) {
 }
 
 // run_command() execs without a PATH search.
-std::string find_program(const std::string& name) {
-  const char* path = ::getenv("PATH");
-  std::istringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const std::filesystem::path candidate = std::filesystem::path(dir) / name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-  }
-  throw std::runtime_error(name + " not found in PATH");
-}
-
 }  // namespace
 
 Workspace::Workspace() {
@@ -138,7 +128,7 @@ void ControlPlane::rotate_agent_key(const std::string& new_key) {
 ApiReply ControlPlane::api(const std::string& method, const std::string& path,
                            const std::string& admin_token, const std::string& body,
                            const std::map<std::string, std::string>& headers) const {
-  std::vector<std::string> argv = {find_program("curl"),
+  std::vector<std::string> argv = {find_executable("curl").string(),
                                    "--silent",
                                    "--show-error",
                                    "--cacert",
@@ -166,6 +156,51 @@ ApiReply ControlPlane::api(const std::string& method, const std::string& path,
   reply.body = result.out.substr(0, last);
   reply.status = std::stoi(result.out.substr(last + 1));
   return reply;
+}
+
+Json ControlPlane::wait_for_run(const std::string& run_id, const std::string& admin_token,
+                                const std::function<bool(const Json&)>& pred,
+                                std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Json run;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const ApiReply reply = api("GET", "/v1/runs/" + run_id, admin_token);
+    run = reply.json();
+    if (reply.status == 200 && pred(run)) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  return run;
+}
+
+std::string decode_base64(std::string_view text) {
+  std::string out;
+  std::uint32_t bits = 0;
+  int count = 0;
+  for (char c : text) {
+    int value = 0;
+    if (c >= 'A' && c <= 'Z') {
+      value = c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      value = c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      value = c - '0' + 52;
+    } else if (c == '+' || c == '-') {
+      value = 62;
+    } else if (c == '/' || c == '_') {
+      value = 63;
+    } else if (c == '=') {
+      break;
+    } else {
+      throw std::runtime_error("not base64");
+    }
+    bits = (bits << 6) | static_cast<std::uint32_t>(value);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out += static_cast<char>((bits >> count) & 0xff);
+    }
+  }
+  return out;
 }
 
 void ControlPlane::kill() {

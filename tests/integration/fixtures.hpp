@@ -3,12 +3,14 @@
 // binaries as child processes, talking TLS over loopback with a throwaway PKI.
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "backupy/test_support/log_watcher.hpp"
+#include "backupy/test_support/s3_server.hpp"
 #include "backupy/test_support/process.hpp"
 
 namespace backupy::testing {
@@ -29,6 +31,8 @@ class Workspace {
 };
 
 std::string sha256_hex(const std::string& text);
+// Standard or URL-safe base64, padding optional, to bytes; throws on a foreign character.
+std::string decode_base64(std::string_view text);
 // A valid 64-hex agent key, different per name.
 std::string agent_key_for(const std::string& name);
 
@@ -89,6 +93,10 @@ class ControlPlane {
   ApiReply api(const std::string& method, const std::string& path, const std::string& admin_token,
                const std::string& body = "",
                const std::map<std::string, std::string>& headers = {}) const;
+  // Polls GET /v1/runs/{id} until pred holds or timeout passes; returns the last answer.
+  Json wait_for_run(const std::string& run_id, const std::string& admin_token,
+                    const std::function<bool(const Json&)>& pred,
+                    std::chrono::milliseconds timeout) const;
 
  private:
   void start();

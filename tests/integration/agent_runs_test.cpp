@@ -1,0 +1,298 @@
+// Backup runs end to end: the real control plane sends RunBackup with a presigned URL for a
+// real S3-compatible server (s3rver); the real agent dumps a SQLite database, encrypts,
+// spools and uploads it; both backupy-decrypt and the independent Node decryptor restore it.
+// A fault-injecting proxy in front of S3 makes uploads stall so that the agent can be killed,
+// cancelled or cut off from its control plane mid-upload.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <fstream>
+#include <thread>
+
+#include "backupy/test_support/fault_proxy.hpp"
+#include "backupy/test_support/s3_server.hpp"
+#include "fixtures.hpp"
+
+namespace backupy::testing {
+namespace {
+
+const std::string kAdminToken = "agent-runs-admin-token-2b9c";
+
+class AgentRunsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { create_database(); }
+
+  std::filesystem::path database() const { return ws_.dir() / "app.db"; }
+
+  void create_database() {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(database().c_str(), &db), SQLITE_OK);
+    std::string sql = "BEGIN; CREATE TABLE orders(id INTEGER PRIMARY KEY, item TEXT);";
+    for (int i = 0; i < 5000; ++i) {
+      sql += "INSERT INTO orders(item) VALUES ('order " + std::to_string(i) + "');";
+    }
+    sql += "COMMIT;";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+
+  // "count/first/last" of a database file's orders table ("" if unreadable).
+  static std::string rows_of(const std::filesystem::path& file) {
+    sqlite3* db = nullptr;
+    std::string rows;
+    if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_exec(
+          db, "SELECT count(*) || '/' || min(item) || '/' || max(item) FROM orders",
+          [](void* out, int, char** values, char**) {
+            *static_cast<std::string*>(out) = values[0] ? values[0] : "";
+            return 0;
+          },
+          &rows, nullptr);
+    }
+    sqlite3_close(db);
+    return rows;
+  }
+
+  // job_extra: more fields for the job's flow mapping, e.g. ", pre_hooks: [\"true\"]".
+  ControlPlaneOptions options(const std::string& storage_endpoint, unsigned timeout_sec = 0,
+                              const std::string& job_extra = "") {
+    ControlPlaneOptions o;
+    o.admin_tokens = {kAdminToken};
+    o.storage_endpoint = storage_endpoint;
+    o.storage_access_key_id = "S3RVER";  // the only key id s3rver accepts
+    o.agent_config_yaml =
+        "version: 1\n"
+        "targets:\n"
+        "  - {id: lite, type: sqlite, display_name: Orders, connection: {database: \"" +
+        database().string() +
+        "\"}}\n"
+        "jobs:\n"
+        "  - {id: orders, target_id: lite, cron: \"0 3 * * *\", retention_days: 7, "
+        "compression: zstd, encryption_enabled: true, timeout_sec: " +
+        std::to_string(timeout_sec) + job_extra + "}\n";
+    return o;
+  }
+
+  void connect_agent(ControlPlane& cp, std::map<std::string, std::string> env = {}) {
+    agent_ = std::make_unique<Agent>(ws_, AgentOptions{.server_url = cp.url(), .extra_env = env});
+    agent_->start();
+    ASSERT_TRUE(cp.log().wait_for(event_is("register"), 20s)) << cp.log().dump_tail();
+  }
+
+  std::string start_run(ControlPlane& cp) {
+    const ApiReply reply = cp.api("POST", "/v1/jobs/orders/run", kAdminToken);
+    EXPECT_EQ(reply.status, 202) << reply.body;
+    return reply.json().value("run_id", "");
+  }
+
+  static std::function<bool(const Json&)> status_is(std::string status) {
+    return [status](const Json& run) { return run.value("status", "") == status; };
+  }
+  static std::function<bool(const Json&)> step_is(std::string step) {
+    return [step](const Json& run) { return run.value("current_step", "") == step; };
+  }
+
+  std::string token_for(ControlPlane& cp, const std::string& run_id) {
+    const ApiReply reply =
+        cp.api("POST", "/v1/runs/" + run_id + "/decryption-token", kAdminToken);
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    return reply.json().value("token", "");
+  }
+
+  // How many `result` events of this type the control plane logged for the run.
+  static std::size_t results(ControlPlane& cp, const std::string& type,
+                             const std::string& run_id, const std::string& status = "") {
+    return cp.log().count([&](const Json& line) {
+      return line.value("event", "") == "result" && line.value("type", "") == type &&
+             line.value("run_id", "") == run_id &&
+             (status.empty() || line.value("status", "") == status);
+    });
+  }
+
+  void expect_no_signature_in_agent_log(const std::string& signature) {
+    agent_->log().poll();
+    EXPECT_EQ(agent_->log().raw().find(signature), std::string::npos);
+    EXPECT_EQ(agent_->log().raw().find("X-Amz-Signature"), std::string::npos);
+  }
+
+  Workspace ws_;
+  std::unique_ptr<Agent> agent_;
+};
+
+TEST_F(AgentRunsTest, ARunUploadsABlobThatBothDecryptorsRestoreExactly) {
+  S3Server s3;
+  ControlPlane cp(ws_, options(s3.endpoint()));
+  connect_agent(cp);
+  const std::string run_id = start_run(cp);
+  const Json run = cp.wait_for_run(run_id, kAdminToken, status_is("success"), 60s);
+  ASSERT_EQ(run.value("status", ""), "success") << run.dump();
+  EXPECT_EQ(run.value("compression", ""), "zstd");
+  EXPECT_EQ(run.value("db_engine_version", "").rfind("SQLite 3.", 0), 0u) << run.dump();
+
+  // The stored object is exactly what the agent reported.
+  const auto object = s3.read_object(run.value("s3_key", ""));
+  ASSERT_TRUE(object.has_value());
+  EXPECT_EQ(object->size(), run.value("size_bytes", 0ull));
+  EXPECT_EQ(sha256_hex(*object), run.value("sha256", ""));
+  const std::filesystem::path blob = ws_.dir() / "object.bkpy";
+  std::ofstream(blob, std::ios::binary) << *object;
+
+  // backupy-decrypt with the control plane's token (it checks the token's sha256 too).
+  const std::string token = token_for(cp, run_id);
+  const std::filesystem::path token_file = ws_.dir() / "token";
+  std::ofstream(token_file) << token;
+  const std::filesystem::path restored = ws_.dir() / "restored.db";
+  const CommandResult decrypt = run_command({BACKUPY_DECRYPT_BIN, "--token-file", token_file.string(),
+                                             "--in", blob.string(), "--out", restored.string()},
+                                            {});
+  ASSERT_EQ(decrypt.exit_code, 0) << decrypt.err;
+  EXPECT_EQ(rows_of(restored), "5000/order 0/order 999");
+
+  // The independent decryptor (Node's crypto) with the DEK from the token, then zstd -d.
+  const std::string payload = decode_base64(token.substr(token.find('.') + 1,
+                                                         token.rfind('.') - token.find('.') - 1));
+  const std::string dek = decode_base64(Json::parse(payload).value("dek", ""));
+  ASSERT_EQ(dek.size(), 32u);
+  std::string dek_hex;
+  for (unsigned char c : dek) {
+    static const char* digits = "0123456789abcdef";
+    dek_hex += digits[c >> 4];
+    dek_hex += digits[c & 15];
+  }
+  const std::filesystem::path compressed = ws_.dir() / "node.zst";
+  const CommandResult node = decrypt_blob_with_node(dek_hex, blob, compressed);
+  ASSERT_EQ(node.exit_code, 0) << node.err;
+  const std::filesystem::path restored_by_node = ws_.dir() / "restored-node.db";
+  const CommandResult unzstd = run_command({find_executable("zstd").string(), "-q", "-d",
+                                            compressed.string(), "-o", restored_by_node.string()},
+                                           {});
+  ASSERT_EQ(unzstd.exit_code, 0) << unzstd.err;
+  EXPECT_EQ(rows_of(restored_by_node), "5000/order 0/order 999");
+
+  // One completion, one final update; the signature never reached the agent's log.
+  EXPECT_EQ(results(cp, "backup_completed", run_id), 1u);
+  EXPECT_EQ(results(cp, "job_update", run_id, "SUCCESS"), 1u);
+  expect_no_signature_in_agent_log("X-Amz-Signature=");
+}
+
+TEST_F(AgentRunsTest, KilledDuringTheUploadTheRunCompletesExactlyOnceAfterRestart) {
+  S3Server s3;
+  // The first PUT stalls (the agent would wait for its idle timeout); the next passes.
+  FaultProxy proxy(s3.endpoint(), {"stall"});
+  ControlPlane cp(ws_, options(proxy.endpoint()));
+  connect_agent(cp);
+  const std::string run_id = start_run(cp);
+  ASSERT_EQ(cp.wait_for_run(run_id, kAdminToken, step_is("uploading"), 30s)
+                .value("current_step", ""),
+            "uploading");
+  std::this_thread::sleep_for(500ms);  // the PUT is in flight, stalled
+  agent_->process().signal(SIGKILL);
+  agent_->process().wait(10s);
+
+  agent_->start();  // same state directory: recovery resumes the upload
+  const Json run = cp.wait_for_run(run_id, kAdminToken, status_is("success"), 60s);
+  ASSERT_EQ(run.value("status", ""), "success") << run.dump() << agent_->log().dump_tail();
+  const auto object = s3.read_object(run.value("s3_key", ""));
+  ASSERT_TRUE(object.has_value());
+  EXPECT_EQ(sha256_hex(*object), run.value("sha256", ""));
+  ASSERT_TRUE(agent_->log().wait_for(
+      msg_is("run completed"), 10s));
+  // Exactly once: one completion and no failure, across both agent processes.
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(results(cp, "backup_completed", run_id), 1u);
+  EXPECT_EQ(results(cp, "job_update", run_id, "SUCCESS"), 1u);
+  EXPECT_EQ(results(cp, "job_update", run_id, "FAILED"), 0u);
+  EXPECT_GE(proxy.requests().size(), 2u);
+}
+
+TEST_F(AgentRunsTest, CancelJobAbortsAStalledUpload) {
+  S3Server s3;
+  FaultProxy proxy(s3.endpoint(), {"stall"});
+  ControlPlane cp(ws_, options(proxy.endpoint()));
+  connect_agent(cp);
+  const std::string run_id = start_run(cp);
+  ASSERT_EQ(cp.wait_for_run(run_id, kAdminToken, step_is("uploading"), 30s)
+                .value("current_step", ""),
+            "uploading");
+  EXPECT_EQ(cp.api("POST", "/v1/jobs/orders/cancel", kAdminToken).status, 202);
+  const Json run = cp.wait_for_run(run_id, kAdminToken, status_is("cancelled"), 20s);
+  EXPECT_EQ(run.value("status", ""), "cancelled") << run.dump();
+  EXPECT_EQ(run.value("error", ""), "cancelled by the control plane");
+  EXPECT_FALSE(s3.read_object(run.value("s3_key", "")).has_value());
+  // Nothing is left in the agent's spool.
+  const auto spool = agent_->state_dir() / "spool";
+  for (int i = 0; i < 100 && !std::filesystem::is_empty(spool); ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(spool));
+}
+
+TEST_F(AgentRunsTest, TheTimeoutCoversTheUpload) {
+  S3Server s3;
+  FaultProxy proxy(s3.endpoint(), {"stall"});
+  ControlPlane cp(ws_, options(proxy.endpoint(), /*timeout_sec=*/3));
+  connect_agent(cp);
+  const std::string run_id = start_run(cp);
+  const Json run = cp.wait_for_run(run_id, kAdminToken, status_is("failed"), 30s);
+  EXPECT_EQ(run.value("status", ""), "failed") << run.dump();
+  EXPECT_EQ(run.value("error", ""), "timed out after 3 s");
+}
+
+TEST_F(AgentRunsTest, ARunOutlivesItsControlPlaneConnection) {
+  S3Server s3;
+  // Two failed attempts (1 s + 2 s of backoff) keep the upload busy while the control plane
+  // goes away and comes back; the run never notices.
+  FaultProxy proxy(s3.endpoint(), {"500", "500"});
+  ControlPlane cp(ws_, options(proxy.endpoint()));
+  connect_agent(cp);
+  const std::string run_id = start_run(cp);
+  ASSERT_TRUE(cp.log().wait_for(event_is("run_sent"), 10s));
+  cp.kill();
+  ASSERT_TRUE(agent_->log().wait_for(msg_is("run completed"), 30s))
+      << agent_->log().dump_tail();
+  cp.restart();
+  // The outbox delivers the run's results to the new control-plane process.
+  ASSERT_TRUE(cp.log().wait_for(
+      [&](const Json& line) {
+        return line.value("event", "") == "result" &&
+               line.value("type", "") == "backup_completed" && line.value("run_id", "") == run_id;
+      },
+      30s))
+      << cp.log().dump_tail();
+}
+
+TEST_F(AgentRunsTest, JobsWithHooksFailWhileTheOperatorHasNotEnabledThem) {
+  S3Server s3;
+  ControlPlane cp(ws_, options(s3.endpoint(), 0, ", pre_hooks: [\"echo hi\"]"));
+  connect_agent(cp);
+  const std::string run_id = start_run(cp);
+  const Json run = cp.wait_for_run(run_id, kAdminToken, status_is("failed"), 20s);
+  EXPECT_NE(run.value("error", "").find("hooks are disabled on this agent"), std::string::npos)
+      << run.dump();
+}
+
+TEST_F(AgentRunsTest, HooksEnabledByTheOperatorRunAroundTheBackup) {
+  S3Server s3;
+  const std::filesystem::path trace = ws_.dir() / "hooks.log";
+  ControlPlane cp(ws_, options(s3.endpoint(), 0,
+                               ", pre_hooks: [\"echo \\\"pre $BACKUPY_JOB_ID\\\" >> " +
+                                   trace.string() +
+                                   "\"], post_hooks: [\"echo \\\"post $BACKUPY_RUN_STATUS\\\" >> " +
+                                   trace.string() + "\"]"));
+  connect_agent(cp, {{"BACKUPY_HOOKS", "enabled"}});
+  const std::string run_id = start_run(cp);
+  const Json run = cp.wait_for_run(run_id, kAdminToken, status_is("success"), 60s);
+  ASSERT_EQ(run.value("status", ""), "success") << run.dump();
+  std::string text;
+  for (int i = 0; i < 100; ++i) {
+    std::ifstream in(trace);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (text.find("post") != std::string::npos) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(text, "pre orders\npost success\n");
+}
+
+}  // namespace
+}  // namespace backupy::testing
