@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The project's test command (README): installs what is missing, builds
-# everything, and runs every suite twice — a Release build, then an
+# The project's test command (README): installs what is missing, checks the
+# formatting, builds everything, and runs every suite twice — a Release build, then an
 # ASan+UBSan build. The output ends with ctest's summary of the sanitizer run.
 #
 #   bash scripts/test.sh            # both builds
@@ -9,6 +9,21 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh || exit 1
+
+# Formatting is part of the build's contract: an unformatted file fails the run
+# (fix with: git ls-files '*.cpp' '*.hpp' | xargs clang-format -i).
+echo "=== clang-format check"
+sources() {
+  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git ls-files '*.cpp' '*.hpp'
+  else
+    find packages apps tests -name '*.cpp' -o -name '*.hpp' -not -path '*/node_modules/*'
+  fi
+}
+if ! sources | xargs clang-format --dry-run --Werror; then
+  echo "clang-format: the files above are not formatted" >&2
+  exit 1
+fi
 
 builds=${BACKUPY_TEST_BUILDS:-"release asan"}
 jobs=${BACKUPY_BUILD_JOBS:-$(nproc)}

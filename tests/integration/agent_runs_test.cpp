@@ -94,15 +94,14 @@ class AgentRunsTest : public ::testing::Test {
   }
 
   std::string token_for(ControlPlane& cp, const std::string& run_id) {
-    const ApiReply reply =
-        cp.api("POST", "/v1/runs/" + run_id + "/decryption-token", kAdminToken);
+    const ApiReply reply = cp.api("POST", "/v1/runs/" + run_id + "/decryption-token", kAdminToken);
     EXPECT_EQ(reply.status, 200) << reply.body;
     return reply.json().value("token", "");
   }
 
   // How many `result` events of this type the control plane logged for the run.
-  static std::size_t results(ControlPlane& cp, const std::string& type,
-                             const std::string& run_id, const std::string& status = "") {
+  static std::size_t results(ControlPlane& cp, const std::string& type, const std::string& run_id,
+                             const std::string& status = "") {
     return cp.log().count([&](const Json& line) {
       return line.value("event", "") == "result" && line.value("type", "") == type &&
              line.value("run_id", "") == run_id &&
@@ -143,15 +142,16 @@ TEST_F(AgentRunsTest, ARunUploadsABlobThatBothDecryptorsRestoreExactly) {
   const std::filesystem::path token_file = ws_.dir() / "token";
   std::ofstream(token_file) << token;
   const std::filesystem::path restored = ws_.dir() / "restored.db";
-  const CommandResult decrypt = run_command({BACKUPY_DECRYPT_BIN, "--token-file", token_file.string(),
-                                             "--in", blob.string(), "--out", restored.string()},
-                                            {});
+  const CommandResult decrypt =
+      run_command({BACKUPY_DECRYPT_BIN, "--token-file", token_file.string(), "--in", blob.string(),
+                   "--out", restored.string()},
+                  {});
   ASSERT_EQ(decrypt.exit_code, 0) << decrypt.err;
   EXPECT_EQ(rows_of(restored), "5000/order 0/order 999");
 
   // The independent decryptor (Node's crypto) with the DEK from the token, then zstd -d.
-  const std::string payload = decode_base64(token.substr(token.find('.') + 1,
-                                                         token.rfind('.') - token.find('.') - 1));
+  const std::string payload =
+      decode_base64(token.substr(token.find('.') + 1, token.rfind('.') - token.find('.') - 1));
   const std::string dek = decode_base64(Json::parse(payload).value("dek", ""));
   ASSERT_EQ(dek.size(), 32u);
   std::string dek_hex;
@@ -183,9 +183,9 @@ TEST_F(AgentRunsTest, KilledDuringTheUploadTheRunCompletesExactlyOnceAfterRestar
   ControlPlane cp(ws_, options(proxy.endpoint()));
   connect_agent(cp);
   const std::string run_id = start_run(cp);
-  ASSERT_EQ(cp.wait_for_run(run_id, kAdminToken, step_is("uploading"), 30s)
-                .value("current_step", ""),
-            "uploading");
+  ASSERT_EQ(
+      cp.wait_for_run(run_id, kAdminToken, step_is("uploading"), 30s).value("current_step", ""),
+      "uploading");
   std::this_thread::sleep_for(500ms);  // the PUT is in flight, stalled
   agent_->process().signal(SIGKILL);
   agent_->process().wait(10s);
@@ -196,8 +196,7 @@ TEST_F(AgentRunsTest, KilledDuringTheUploadTheRunCompletesExactlyOnceAfterRestar
   const auto object = s3.read_object(run.value("s3_key", ""));
   ASSERT_TRUE(object.has_value());
   EXPECT_EQ(sha256_hex(*object), run.value("sha256", ""));
-  ASSERT_TRUE(agent_->log().wait_for(
-      msg_is("run completed"), 10s));
+  ASSERT_TRUE(agent_->log().wait_for(msg_is("run completed"), 10s));
   // Exactly once: one completion and no failure, across both agent processes.
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(results(cp, "backup_completed", run_id), 1u);
@@ -212,9 +211,9 @@ TEST_F(AgentRunsTest, CancelJobAbortsAStalledUpload) {
   ControlPlane cp(ws_, options(proxy.endpoint()));
   connect_agent(cp);
   const std::string run_id = start_run(cp);
-  ASSERT_EQ(cp.wait_for_run(run_id, kAdminToken, step_is("uploading"), 30s)
-                .value("current_step", ""),
-            "uploading");
+  ASSERT_EQ(
+      cp.wait_for_run(run_id, kAdminToken, step_is("uploading"), 30s).value("current_step", ""),
+      "uploading");
   EXPECT_EQ(cp.api("POST", "/v1/jobs/orders/cancel", kAdminToken).status, 202);
   const Json run = cp.wait_for_run(run_id, kAdminToken, status_is("cancelled"), 20s);
   EXPECT_EQ(run.value("status", ""), "cancelled") << run.dump();
@@ -249,8 +248,7 @@ TEST_F(AgentRunsTest, ARunOutlivesItsControlPlaneConnection) {
   const std::string run_id = start_run(cp);
   ASSERT_TRUE(cp.log().wait_for(event_is("run_sent"), 10s));
   cp.kill();
-  ASSERT_TRUE(agent_->log().wait_for(msg_is("run completed"), 30s))
-      << agent_->log().dump_tail();
+  ASSERT_TRUE(agent_->log().wait_for(msg_is("run completed"), 30s)) << agent_->log().dump_tail();
   cp.restart();
   // The outbox delivers the run's results to the new control-plane process.
   ASSERT_TRUE(cp.log().wait_for(
@@ -275,11 +273,11 @@ TEST_F(AgentRunsTest, JobsWithHooksFailWhileTheOperatorHasNotEnabledThem) {
 TEST_F(AgentRunsTest, HooksEnabledByTheOperatorRunAroundTheBackup) {
   S3Server s3;
   const std::filesystem::path trace = ws_.dir() / "hooks.log";
-  ControlPlane cp(ws_, options(s3.endpoint(), 0,
-                               ", pre_hooks: [\"echo \\\"pre $BACKUPY_JOB_ID\\\" >> " +
-                                   trace.string() +
-                                   "\"], post_hooks: [\"echo \\\"post $BACKUPY_RUN_STATUS\\\" >> " +
-                                   trace.string() + "\"]"));
+  ControlPlane cp(ws_,
+                  options(s3.endpoint(), 0,
+                          ", pre_hooks: [\"echo \\\"pre $BACKUPY_JOB_ID\\\" >> " + trace.string() +
+                              "\"], post_hooks: [\"echo \\\"post $BACKUPY_RUN_STATUS\\\" >> " +
+                              trace.string() + "\"]"));
   connect_agent(cp, {{"BACKUPY_HOOKS", "enabled"}});
   const std::string run_id = start_run(cp);
   const Json run = cp.wait_for_run(run_id, kAdminToken, status_is("success"), 60s);

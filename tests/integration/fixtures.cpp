@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
-#include <thread>
 #include <stdexcept>
+#include <thread>
 
 #include "backupy/test_support/test_pki.hpp"
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "backupy/test_support/log_watcher.hpp"
-#include "backupy/test_support/s3_server.hpp"
 #include "backupy/test_support/process.hpp"
+#include "backupy/test_support/s3_server.hpp"
 
 namespace backupy::testing {
 

@@ -7,13 +7,14 @@
 #include <iostream>
 #include <utility>
 
+#include "agent_commands.hpp"
 #include "backupy/core/build_info.hpp"
 #include "backupy/core/files.hpp"
 #include "backupy/core/log.hpp"
 #include "backupy/core/redactor.hpp"
 #include "backupy/core/time.hpp"
-#include "backupy/hostinfo/identity.hpp"
 #include "backupy/drivers/builtin.hpp"
+#include "backupy/hostinfo/identity.hpp"
 #include "backupy/hostinfo/metrics_sampler.hpp"
 #include "backupy/runs/run_manager.hpp"
 #include "backupy/session/config_manager.hpp"
@@ -23,7 +24,6 @@
 #include "backupy/state/outbox.hpp"
 #include "backupy/state/run_journal.hpp"
 #include "backupy/state/state_db.hpp"
-#include "agent_commands.hpp"
 #include "commands.hpp"
 #include "status_writer.hpp"
 

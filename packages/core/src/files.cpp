@@ -39,8 +39,8 @@ void UniqueFd::reset(int fd) {
   fd_ = fd;
 }
 
-void write_file_atomically(const std::filesystem::path& path, std::string_view content,
-                           mode_t mode, Durability durability) {
+void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode,
+                           Durability durability) {
   const bool sync = durability == Durability::fsync;
   const std::filesystem::path temp = path.string() + ".tmp";
   {

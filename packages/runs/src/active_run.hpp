@@ -14,7 +14,6 @@
 #include "backup/v1/agent.pb.h"
 #include "backupy/state/run_journal.hpp"
 
-
 namespace backupy::runs::detail {
 
 enum class StopReason { none, cancelled, timed_out, shutdown };
@@ -53,7 +52,7 @@ struct ActiveRun {
   // Set by the worker once the terminal state is committed: cancels after that
   // have nothing to stop.
   std::atomic<bool> finished{false};
-  std::jthread thread;  // joined by the manager (control thread)
+  std::jthread thread;                  // joined by the manager (control thread)
   std::shared_ptr<void> timeout_timer;  // control thread only (an asio steady_timer)
 
  private:

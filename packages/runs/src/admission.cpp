@@ -39,8 +39,8 @@ Admission admit(const backup::v1::RunBackup& command, const backup::v1::AgentCon
                   " in this agent build (target " + core::quoted(target->id()) + ")");
   }
   if (!compress::parse_codec(job->compression())) {
-    return refuse("job " + job_name + " asks for compression " +
-                  core::quoted(job->compression()) + "; this agent supports zstd, gzip and none");
+    return refuse("job " + job_name + " asks for compression " + core::quoted(job->compression()) +
+                  "; this agent supports zstd, gzip and none");
   }
   if (job->encryption_enabled() && command.encrypted_dek().size() != 32) {
     return refuse("RunBackup carries a " + std::to_string(command.encrypted_dek().size()) +
@@ -53,8 +53,9 @@ Admission admit(const backup::v1::RunBackup& command, const backup::v1::AgentCon
   }
   const auto& creds = command.upload_creds();
   if (creds.presigned_put_url().empty() || creds.final_s3_key().empty()) {
-    return refuse("RunBackup carries no upload credentials (presigned_put_url and final_s3_key "
-                  "are required)");
+    return refuse(
+        "RunBackup carries no upload credentials (presigned_put_url and final_s3_key "
+        "are required)");
   }
   if (creds.expires_at_ms() != 0 && creds.expires_at_ms() <= now_ms) {
     return refuse("the upload credentials expired at " + core::iso8601_utc(creds.expires_at_ms()) +

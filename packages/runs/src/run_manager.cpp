@@ -129,9 +129,9 @@ class RunManager::Impl {
                                        detail::step::queued, 0));
     });
     if (admission.refusal) {
-      kLog.error("run refused", {{"job_id", record.job_id},
-                                 {"run_id", record.run_id},
-                                 {"reason", *admission.refusal}});
+      kLog.error(
+          "run refused",
+          {{"job_id", record.job_id}, {"run_id", record.run_id}, {"reason", *admission.refusal}});
       return ack(false, *admission.refusal);
     }
     auto run = std::make_shared<ActiveRun>();
@@ -337,8 +337,8 @@ class RunManager::Impl {
 RunManager::RunManager(asio::io_context& io, RunManagerOptions options, state::StateDb& db,
                        state::RunJournal& journal, const drivers::DriverRegistry& drivers,
                        ConfigSource config, ReportFn report)
-    : impl_(std::make_unique<Impl>(io, std::move(options), db, journal, drivers,
-                                   std::move(config), std::move(report))) {}
+    : impl_(std::make_unique<Impl>(io, std::move(options), db, journal, drivers, std::move(config),
+                                   std::move(report))) {}
 
 RunManager::~RunManager() {
   shutdown();

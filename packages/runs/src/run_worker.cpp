@@ -86,7 +86,8 @@ class Worker {
   void enter_running() {
     const bool hooks = run_.job.pre_hooks_size() > 0;
     step_ = hooks ? step::pre_hooks : step::dumping;
-    commit(RunState::running, "", {job_update(run_.job_id, run_.run_id, backup::v1::RUNNING, step_, 0)});
+    commit(RunState::running, "",
+           {job_update(run_.job_id, run_.run_id, backup::v1::RUNNING, step_, 0)});
     s_.on_started(run_);
     kLog.info("run started", {{"job_id", run_.job_id},
                               {"run_id", run_.run_id},
@@ -97,8 +98,8 @@ class Worker {
   void run_pre_hooks() {
     for (const std::string& command : run_.job.pre_hooks()) {
       const hooks::HookResult result =
-          hooks::run_hook(command, hooks::Phase::pre, hook_context(), std::nullopt,
-                          hook_options(), run_.stop_token());
+          hooks::run_hook(command, hooks::Phase::pre, hook_context(), std::nullopt, hook_options(),
+                          run_.stop_token());
       report_hook(result);
       if (result.stopped) throw stream::Cancelled();
       if (!result.ok()) throw RunFailure(result.describe());
@@ -124,9 +125,7 @@ class Worker {
     options.spool_path = spool_path_;
     options.max_spool_bytes = spool_budget();
     options.progress_every_bytes = 1 << 20;
-    options.on_progress = [&](std::uint64_t raw) {
-      progress(hint ? percent_of(raw, *hint) : 0);
-    };
+    options.on_progress = [&](std::uint64_t raw) { progress(hint ? percent_of(raw, *hint) : 0); };
     pipeline::PipelineResult result;
     try {
       result = pipeline::run_pipeline(
@@ -134,8 +133,7 @@ class Worker {
           run_.stop_token());
     } catch (const pipeline::BudgetExceeded& e) {
       throw RunFailure("the backup needs more spool space than the budget allows (" +
-                       bytes_text(e.budget_bytes()) +
-                       " left of BACKUPY_SPOOL_MAX_BYTES=" +
+                       bytes_text(e.budget_bytes()) + " left of BACKUPY_SPOOL_MAX_BYTES=" +
                        bytes_text(s_.options.spool_max_bytes) + "); partial spool file removed");
     }
     if (result.raw_bytes == 0) {
@@ -223,9 +221,8 @@ class Worker {
       s_.report(job_update(run_.job_id, run_.run_id, backup::v1::SUCCESS, step::completed, 100));
     });
     run_.finished = true;
-    outcome_ = hooks::RunOutcome{.status = "success",
-                                 .size_bytes = spool_.stored_bytes,
-                                 .sha256 = spool_.sha256_hex};
+    outcome_ = hooks::RunOutcome{
+        .status = "success", .size_bytes = spool_.stored_bytes, .sha256 = spool_.sha256_hex};
     remove_spool();
     kLog.info("run completed", {{"job_id", run_.job_id},
                                 {"run_id", run_.run_id},
@@ -240,8 +237,7 @@ class Worker {
         end(RunState::cancelled, "cancelled by the control plane");
         return;
       case StopReason::timed_out:
-        end(RunState::failed,
-            "timed out after " + std::to_string(run_.job.timeout_sec()) + " s");
+        end(RunState::failed, "timed out after " + std::to_string(run_.job.timeout_sec()) + " s");
         return;
       case StopReason::shutdown:
         if (stage == Stage::spooled || stage == Stage::uploading) {
@@ -253,7 +249,8 @@ class Worker {
                     {{"job_id", run_.job_id}, {"run_id", run_.run_id}});
           return;
         }
-        end(RunState::failed, "the agent shut down during the run (step " + std::string(step_) + ")");
+        end(RunState::failed,
+            "the agent shut down during the run (step " + std::string(step_) + ")");
         return;
       case StopReason::none: break;
     }
@@ -296,8 +293,8 @@ class Worker {
       return;
     }
     for (const std::string& command : run_.job.post_hooks()) {
-      const hooks::HookResult result = hooks::run_hook(
-          command, hooks::Phase::post, hook_context(), outcome_, hook_options(), s_.shutdown);
+      const hooks::HookResult result = hooks::run_hook(command, hooks::Phase::post, hook_context(),
+                                                       outcome_, hook_options(), s_.shutdown);
       report_hook(result);
     }
   }
@@ -329,8 +326,8 @@ class Worker {
 
   void report_hook(const hooks::HookResult& result) {
     const bool ok = result.ok();
-    const std::string message = ok ? std::string(hooks::phase_name(result.phase)) + " hook finished"
-                                   : result.describe();
+    const std::string message =
+        ok ? std::string(hooks::phase_name(result.phase)) + " hook finished" : result.describe();
     std::map<std::string, std::string> fields{
         {"run_id", run_.run_id},
         {"phase", hooks::phase_name(result.phase)},
@@ -374,8 +371,8 @@ class Worker {
 
   void transition(RunState to, const std::string& reason) {
     if (!s_.journal.transition(run_.run_id, to, reason, s_.now_ms())) {
-      throw std::logic_error("the journal refused the transition of run " + run_.run_id +
-                             " to " + std::string(state::run_state_name(to)));
+      throw std::logic_error("the journal refused the transition of run " + run_.run_id + " to " +
+                             std::string(state::run_state_name(to)));
     }
   }
 

@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <vector>
 #include <span>
 #include <system_error>
+#include <vector>
 
 #include "backupy/core/files.hpp"
 #include "backupy/core/hex.hpp"
@@ -23,8 +23,8 @@ namespace {
 bool is_safe_id(const std::string& id) {
   if (id.empty() || id.size() > 100 || id.front() == '.') return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   });
 }
 

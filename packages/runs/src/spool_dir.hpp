@@ -27,8 +27,8 @@ std::uint64_t spool_usage(const std::filesystem::path& dir, const std::string& e
 
 // Why the spool file of a resumed run cannot be uploaded (missing, another
 // size, another SHA-256), or nullopt when it is exactly what was recorded.
-std::optional<std::string> check_spool_file(const std::filesystem::path& file,
-                                            std::uint64_t size, const std::string& sha256_hex);
+std::optional<std::string> check_spool_file(const std::filesystem::path& file, std::uint64_t size,
+                                            const std::string& sha256_hex);
 
 // A private (0700) directory removed with its contents when the owner goes.
 class ScratchDir {

@@ -69,7 +69,8 @@ class SyntheticDriver : public drivers::Driver {
     std::uint32_t x = 2463534242u;
     for (std::uint64_t sent = 0; sent < spec_.bytes;) {
       if (stop.stop_requested()) throw stream::Cancelled();
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), spec_.bytes - sent));
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), spec_.bytes - sent));
       if (spec_.incompressible) {
         for (std::size_t i = 0; i < n; ++i) {
           x ^= x << 13;
@@ -396,9 +397,8 @@ TEST_F(RunManagerTest, SqliteRunIsUploadedRestorableAndReportedOnce) {
   EXPECT_EQ(record->state, RunState::completed);
   std::vector<RunState> states;
   for (const auto& event : journal_->events("run-1")) states.push_back(event.state);
-  EXPECT_EQ(states, (std::vector<RunState>{RunState::queued, RunState::running,
-                                           RunState::spooled, RunState::uploading,
-                                           RunState::completed}));
+  EXPECT_EQ(states, (std::vector<RunState>{RunState::queued, RunState::running, RunState::spooled,
+                                           RunState::uploading, RunState::completed}));
   EXPECT_TRUE(spool_becomes_empty());
 }
 
@@ -516,14 +516,13 @@ TEST_F(RunManagerTest, AnEmptyDumpIsAFailureNotASuccess) {
   TestHttpServer server({Reply{}});
   start_manager();
   submit(command("syn-job", "run-empty", server));
-  EXPECT_EQ(final_update("run-empty").error_message(),
-            "the dump of target syn produced no data");
+  EXPECT_EQ(final_update("run-empty").error_message(), "the dump of target syn produced no data");
   EXPECT_EQ(server.connections(), 0);
 }
 
 TEST_F(RunManagerTest, AnUploadRefusedBy403FailsWithoutLeakingTheSignature) {
-  TestHttpServer server({Reply{.status = 403,
-                               .body = "<Error><Code>SignatureDoesNotMatch</Code></Error>"}});
+  TestHttpServer server(
+      {Reply{.status = 403, .body = "<Error><Code>SignatureDoesNotMatch</Code></Error>"}});
   start_manager();
   submit(command("lite-job", "run-403", server));
   const auto final = final_update("run-403");
@@ -615,9 +614,9 @@ TEST_F(RunManagerTest, ProgressIsReportedAtMostOncePerInterval) {
   const auto started = std::chrono::steady_clock::now();
   submit(command("syn-job", "run-progress", server));
   ASSERT_EQ(final_update("run-progress").status(), backup::v1::SUCCESS);
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::steady_clock::now() - started)
-                           .count();
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
+          .count();
   std::size_t dumping = 0;
   std::uint32_t last_percent = 0;
   for (const auto& update : updates_of("run-progress")) {
@@ -716,9 +715,8 @@ TEST_F(RunManagerTest, AnUploadInterruptedByShutdownResumesAtTheNextStart) {
   TestHttpServer working({Reply{}});
   working.keep_bodies(true);
   auto creds = journal_->get("run-resume")->creds;
-  creds.presigned_put_url = command("lite-job", "run-resume", working)
-                                .upload_creds()
-                                .presigned_put_url();
+  creds.presigned_put_url =
+      command("lite-job", "run-resume", working).upload_creds().presigned_put_url();
   ASSERT_TRUE(journal_->update_creds("run-resume", creds, 5000));
   start_manager();
   const auto final = final_update("run-resume");

@@ -14,18 +14,18 @@
 #include "backupy/core/log.hpp"
 #include "backupy/crypto/crypto.hpp"
 #include "backupy/test_support/connect_proxy.hpp"
-#include "backupy/test_support/test_pki.hpp"
 #include "backupy/test_support/test_http_server.hpp"
+#include "backupy/test_support/test_pki.hpp"
 
 namespace backupy::upload {
 namespace {
 
 using namespace std::chrono_literals;
+using test_support::Reply;
+using test_support::TestHttpServer;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using test_support::Reply;
 using ::testing::StartsWith;
-using test_support::TestHttpServer;
 namespace fs = std::filesystem;
 
 constexpr std::string_view kQuery =
@@ -313,14 +313,13 @@ TEST_F(PutFileTest, ARetryUsesCredentialsRefreshedMeanwhile) {
   policy_.sleep = [&](std::chrono::milliseconds delay) { now += delay.count(); };
   int refreshes = 0;
   // The first URL expires during the backoff; the control plane re-sent RunBackup.
-  const UploadOutcome outcome =
-      put_file(req, policy_, {}, {}, [&](UploadRequest& current) {
-        ++refreshes;
-        current.presigned_put_url =
-            http_base(server) + "/bucket/agent/run.blob?X-Amz-Signature=SECRETSIG2";
-        current.expires_at_ms = now + 60000;
-        return true;
-      });
+  const UploadOutcome outcome = put_file(req, policy_, {}, {}, [&](UploadRequest& current) {
+    ++refreshes;
+    current.presigned_put_url =
+        http_base(server) + "/bucket/agent/run.blob?X-Amz-Signature=SECRETSIG2";
+    current.expires_at_ms = now + 60000;
+    return true;
+  });
   ASSERT_TRUE(outcome.ok) << outcome.error;
   EXPECT_EQ(refreshes, 1);
   ASSERT_EQ(server.requests().size(), 2u);

@@ -20,7 +20,8 @@ DumpContext context_for(backup::v1::DbType type) {
 
 TEST(DriverRegistry, CreatesTheRegisteredEngine) {
   DriverRegistry registry;
-  registry.add(backup::v1::SQLITE, [](const DumpContext&) { return std::make_unique<FixedDriver>(); });
+  registry.add(backup::v1::SQLITE,
+               [](const DumpContext&) { return std::make_unique<FixedDriver>(); });
   EXPECT_TRUE(registry.supports(backup::v1::SQLITE));
   EXPECT_EQ(registry.create(context_for(backup::v1::SQLITE))->probe(), "Fixed 1.0");
 }

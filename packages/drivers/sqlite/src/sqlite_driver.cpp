@@ -15,8 +15,7 @@ class SqliteDriver : public Driver {
  public:
   explicit SqliteDriver(const DumpContext& context)
       : target_id_(context.target.id()),
-        source_{.database = context.target.connection().database(),
-                .temp_dir = context.temp_dir} {}
+        source_{.database = context.target.connection().database(), .temp_dir = context.temp_dir} {}
 
   // The file must exist and be a regular file; whether it is a sound
   // database is established by the copy's quick_check during dump().

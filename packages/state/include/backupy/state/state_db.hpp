@@ -49,7 +49,7 @@ class StateDb {
   StateDb(std::filesystem::path path, Mode mode, sqlite3* db);
   std::filesystem::path path_;
   Mode mode_;
-  sqlite3* db_;  // owned; closed in the destructor
+  sqlite3* db_;                 // owned; closed in the destructor
   std::recursive_mutex mutex_;  // recursive: see transaction()
   int transaction_depth_ = 0;   // guarded by mutex_
 };

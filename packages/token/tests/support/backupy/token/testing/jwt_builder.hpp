@@ -37,8 +37,8 @@ inline std::string encode_base64(std::span<const std::uint8_t> bytes, bool url) 
 }
 
 inline std::string base64url(std::string_view text) {
-  return encode_base64(
-      std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), true);
+  return encode_base64(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()),
+                       true);
 }
 
 inline std::string base64(std::span<const std::uint8_t> bytes) {
@@ -58,15 +58,9 @@ constexpr std::int64_t kTestExpiresAt = kTestIssuedAt + 7 * 24 * 3600;
 // A payload that passes every check before kTestExpiresAt.
 inline nlohmann::json valid_payload(std::span<const std::uint8_t> key) {
   return {
-      {"iss", "backupy-server"},
-      {"aud", "backupy-decrypt"},
-      {"exp", kTestExpiresAt},
-      {"iat", kTestIssuedAt},
-      {"sub", "user-42"},
-      {"run_id", "run-7f3a"},
-      {"company_id", "company-9"},
-      {"dek", base64(key)},
-      {"alg", "AES-256-GCM"},
+      {"iss", "backupy-server"},   {"aud", "backupy-decrypt"}, {"exp", kTestExpiresAt},
+      {"iat", kTestIssuedAt},      {"sub", "user-42"},         {"run_id", "run-7f3a"},
+      {"company_id", "company-9"}, {"dek", base64(key)},       {"alg", "AES-256-GCM"},
       {"format_version", 1},
   };
 }
