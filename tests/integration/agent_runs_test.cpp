@@ -174,6 +174,16 @@ TEST_F(AgentRunsTest, ARunUploadsABlobThatBothDecryptorsRestoreExactly) {
   EXPECT_EQ(results(cp, "backup_completed", run_id), 1u);
   EXPECT_EQ(results(cp, "job_update", run_id, "SUCCESS"), 1u);
   expect_no_signature_in_agent_log("X-Amz-Signature=");
+
+  // dump-state lists the run from the journal, never its upload URL.
+  const CommandResult dump = agent_->command({"dump-state", "--allow-secrets"});
+  ASSERT_EQ(dump.exit_code, 0) << dump.err;
+  const Json state = Json::parse(dump.out);
+  ASSERT_FALSE(state["runs"].empty());
+  EXPECT_EQ(state["runs"][0].value("run_id", ""), run_id);
+  EXPECT_EQ(state["runs"][0].value("state", ""), "completed");
+  EXPECT_EQ(state["runs"][0]["spool"].value("sha256", ""), run.value("sha256", ""));
+  EXPECT_EQ(dump.out.find("X-Amz-Signature"), std::string::npos);
 }
 
 TEST_F(AgentRunsTest, KilledDuringTheUploadTheRunCompletesExactlyOnceAfterRestart) {

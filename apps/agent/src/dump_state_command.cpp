@@ -8,11 +8,14 @@
 #include "backupy/core/redactor.hpp"
 #include "backupy/state/config_store.hpp"
 #include "backupy/state/outbox.hpp"
+#include "backupy/state/run_journal.hpp"
 #include "commands.hpp"
 #include "status_file.hpp"
 
 namespace backupy::agent {
 namespace {
+
+constexpr std::size_t kRunsShown = 20;
 
 nlohmann::json config_to_json(backup::v1::AgentConfig config, bool allow_secrets) {
   if (!allow_secrets) {
@@ -37,7 +40,9 @@ nlohmann::json bootstrap_to_json(const config::EnvLookup& env, bool allow_secret
   nlohmann::json out = nlohmann::json::object();
   for (const char* name :
        {"SERVER_URL", "STATE_DIR", "LOG_LEVEL", "DOCKER_SOCKET", "DEV_ALLOW_INSECURE",
-        "METRICS_LISTEN_ADDR", "CA_FILE", "MAX_INBOUND_BYTES", "PEER_TIMEOUT_SEC"}) {
+        "METRICS_LISTEN_ADDR", "CA_FILE", "MAX_INBOUND_BYTES", "PEER_TIMEOUT_SEC", "HOOKS",
+        "HOOK_TIMEOUT_SEC", "SPOOL_MAX_BYTES", "ZSTD_LEVEL", "ZSTD_WORKERS",
+        "UPLOAD_MAX_ATTEMPTS"}) {
     if (auto value = config::lookup(env, name)) out[std::string("BACKUPY_") + name] = *value;
   }
   if (auto key = config::lookup(env, "AGENT_KEY")) {
@@ -47,6 +52,34 @@ nlohmann::json bootstrap_to_json(const config::EnvLookup& env, bool allow_secret
     out["BACKUPY_SERVER_URL"] = core::redact(out["BACKUPY_SERVER_URL"].get<std::string>());
   }
   return out;
+}
+
+// The newest runs, without their upload URL or key (bearer credentials, even
+// with --allow-secrets: nothing an operator needs to read).
+nlohmann::json runs_to_json(state::RunJournal& journal) {
+  nlohmann::json runs = nlohmann::json::array();
+  for (const auto& run : journal.recent(kRunsShown)) {
+    nlohmann::json entry = {{"run_id", run.run_id},
+                            {"job_id", run.job_id},
+                            {"target_id", run.target_id},
+                            {"state", std::string(state::run_state_name(run.state))},
+                            {"reason", run.reason},
+                            {"created_ms", run.created_ms},
+                            {"started_ms", run.started_ms},
+                            {"finished_ms", run.finished_ms},
+                            {"s3_key", run.creds.final_s3_key},
+                            {"upload_expires_at_ms", run.creds.expires_at_ms}};
+    if (run.spool) {
+      entry["spool"] = {{"file", run.spool->spool_file},
+                        {"raw_bytes", run.spool->raw_bytes},
+                        {"stored_bytes", run.spool->stored_bytes},
+                        {"sha256", run.spool->sha256_hex},
+                        {"compression", run.spool->compression},
+                        {"db_engine_version", run.spool->db_engine_version}};
+    }
+    runs.push_back(std::move(entry));
+  }
+  return runs;
 }
 
 }  // namespace
@@ -75,6 +108,7 @@ int dump_state(const config::EnvLookup& env, bool allow_secrets) {
     if (!std::filesystem::exists(db_path)) {
       out["config"] = nullptr;
       out["outbox"] = nullptr;
+      out["runs"] = nlohmann::json::array();
     } else {
       auto db = state::StateDb::open(db_path, state::StateDb::Mode::read_only);
       state::ConfigStore store(*db, agent_key);
@@ -87,6 +121,8 @@ int dump_state(const config::EnvLookup& env, bool allow_secrets) {
       }
       state::Outbox outbox(*db);
       out["outbox"] = {{"depth", outbox.depth()}, {"last_seq", outbox.last_seq()}};
+      state::RunJournal journal(*db, agent_key);
+      out["runs"] = runs_to_json(journal);
     }
   } catch (const std::exception& e) {
     std::cerr << "backupy-agent: cannot read the agent state in " << state_dir.string() << ": "
