@@ -93,6 +93,13 @@ class AgentRunsTest : public ::testing::Test {
     return [step](const Json& run) { return run.value("current_step", "") == step; };
   }
 
+  // The agent reported the run as uploading (its PUT is about to be in flight).
+  ::testing::AssertionResult reaches_upload(ControlPlane& cp, const std::string& run_id) {
+    const Json run = cp.wait_for_run(run_id, kAdminToken, step_is("uploading"), 30s);
+    if (run.value("current_step", "") == "uploading") return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "run never reached the upload: " << run.dump();
+  }
+
   std::string token_for(ControlPlane& cp, const std::string& run_id) {
     const ApiReply reply = cp.api("POST", "/v1/runs/" + run_id + "/decryption-token", kAdminToken);
     EXPECT_EQ(reply.status, 200) << reply.body;
@@ -193,9 +200,7 @@ TEST_F(AgentRunsTest, KilledDuringTheUploadTheRunCompletesExactlyOnceAfterRestar
   ControlPlane cp(ws_, options(proxy.endpoint()));
   connect_agent(cp);
   const std::string run_id = start_run(cp);
-  ASSERT_EQ(
-      cp.wait_for_run(run_id, kAdminToken, step_is("uploading"), 30s).value("current_step", ""),
-      "uploading");
+  ASSERT_TRUE(reaches_upload(cp, run_id));
   std::this_thread::sleep_for(500ms);  // the PUT is in flight, stalled
   agent_->process().signal(SIGKILL);
   agent_->process().wait(10s);
@@ -221,9 +226,7 @@ TEST_F(AgentRunsTest, CancelJobAbortsAStalledUpload) {
   ControlPlane cp(ws_, options(proxy.endpoint()));
   connect_agent(cp);
   const std::string run_id = start_run(cp);
-  ASSERT_EQ(
-      cp.wait_for_run(run_id, kAdminToken, step_is("uploading"), 30s).value("current_step", ""),
-      "uploading");
+  ASSERT_TRUE(reaches_upload(cp, run_id));
   EXPECT_EQ(cp.api("POST", "/v1/jobs/orders/cancel", kAdminToken).status, 202);
   const Json run = cp.wait_for_run(run_id, kAdminToken, status_is("cancelled"), 20s);
   EXPECT_EQ(run.value("status", ""), "cancelled") << run.dump();

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "backupy/core/ascii.hpp"
 #include "backupy/core/hex.hpp"
 #include "backupy/crypto/crypto.hpp"
 
@@ -16,18 +17,6 @@ namespace {
 constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
 constexpr std::string_view kService = "s3";
 constexpr std::string_view kUnsignedPayload = "UNSIGNED-PAYLOAD";
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 bool is_dns_name(std::string_view host) {
   if (host.empty() || host.size() > 253 || host.front() == '.' || host.back() == '.') return false;
@@ -69,11 +58,11 @@ bool parse_authority(std::string_view authority, Endpoint& out, std::string* err
     }
     unsigned char buf[4];
     out.host_is_ip = inet_pton(AF_INET, std::string(host).c_str(), buf) == 1;
-    if (!out.host_is_ip && !is_dns_name(lower(host))) {
+    if (!out.host_is_ip && !is_dns_name(core::ascii_lower(host))) {
       return fail(error, "must name a host (letters, digits, '-', '.') or an IP address");
     }
   }
-  out.host = lower(host);
+  out.host = core::ascii_lower(host);
   if (!port.empty()) {
     if (port.size() > 5 ||
         !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -105,7 +94,7 @@ std::optional<Endpoint> parse_endpoint(std::string_view text, std::string* error
     fail(error, "must start with http:// or https://");
     return std::nullopt;
   }
-  endpoint.scheme = lower(text.substr(0, sep));
+  endpoint.scheme = core::ascii_lower(text.substr(0, sep));
   if (endpoint.scheme != "http" && endpoint.scheme != "https") {
     fail(error, "must start with http:// or https://");
     return std::nullopt;
@@ -181,8 +170,8 @@ CanonicalRequest canonical_request(std::string_view method, std::string_view can
                                    std::vector<std::pair<std::string, std::string>> headers,
                                    std::string_view payload_hash) {
   for (auto& [name, value] : headers) {
-    name = lower(name);
-    value = std::string(trim(value));
+    name = core::ascii_lower(name);
+    value = std::string(core::trim_blanks(value));
   }
   std::sort(headers.begin(), headers.end());
   CanonicalRequest out;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 
+#include <optional>
 #include <string>
 #include <system_error>
 
@@ -134,27 +135,21 @@ StateDb::~StateDb() {
 
 void StateDb::transaction(const std::function<void(sqlite3*)>& fn) {
   std::lock_guard lock(mutex_);
-  if (transaction_depth_ > 0) {
-    // Nested on this thread (the mutex is recursive, so only the owner gets
-    // here): join the outer transaction. An exception rolls all of it back.
-    ++transaction_depth_;
-    struct Leave {
-      int& depth;
-      ~Leave() { --depth; }
-    } leave{transaction_depth_};
-    fn(db_);
-    return;
+  // Nested on this thread (the mutex is recursive, so only the owner gets
+  // here): join the outer transaction, whose exception handling rolls all of
+  // it back. A read-only connection cannot take the write lock; a plain BEGIN
+  // still gives its reads one consistent snapshot.
+  std::optional<detail::Transaction> txn;
+  if (transaction_depth_ == 0) {
+    txn.emplace(db_, mode_ == Mode::read_write ? "BEGIN IMMEDIATE" : "BEGIN");
   }
-  // A read-only connection cannot take the write lock; a plain BEGIN still
-  // gives its reads one consistent snapshot.
-  detail::Transaction txn(db_, mode_ == Mode::read_write ? "BEGIN IMMEDIATE" : "BEGIN");
   ++transaction_depth_;
   struct Leave {
     int& depth;
     ~Leave() { --depth; }
   } leave{transaction_depth_};
   fn(db_);
-  txn.commit();
+  if (txn) txn->commit();
 }
 
 void StateDb::with_connection(const std::function<void(sqlite3*)>& fn) {

@@ -6,22 +6,9 @@
 #include <cctype>
 #include <charconv>
 
+#include "backupy/core/ascii.hpp"
+
 namespace backupy::upload::detail {
-namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-}  // namespace
 
 std::string display_url(const net::Url& url) {
   const std::string target = url.target.substr(0, url.target.find_first_of("?#"));
@@ -50,7 +37,7 @@ std::string format_bytes(std::uint64_t bytes) {
 }
 
 bool is_loopback_host(std::string_view host) {
-  const std::string name = lower(host);
+  const std::string name = core::ascii_lower(host);
   if (name == "localhost" || name.ends_with(".localhost")) return true;
   in_addr v4{};
   if (::inet_pton(AF_INET, name.c_str(), &v4) == 1) {
@@ -67,7 +54,7 @@ std::string s3_error_code(std::string_view body) {
   const auto start = open + 6;
   const auto close = body.find("</Code>", start);
   if (close == std::string_view::npos || close - start > 128) return {};
-  std::string code(trim(body.substr(start, close - start)));
+  std::string code(core::trim_blanks(body.substr(start, close - start)));
   // An error code is an identifier; anything else is not worth echoing.
   for (char c : code) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
@@ -89,7 +76,7 @@ bool retryable_status(int status) {
 }
 
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value) {
-  value = trim(value);
+  value = core::trim_blanks(value);
   unsigned long long seconds = 0;
   const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (ec != std::errc() || end != value.data() + value.size() || value.empty()) return {};
@@ -97,7 +84,7 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value) {
 }
 
 std::string unquote_etag(std::string_view etag) {
-  etag = trim(etag);
+  etag = core::trim_blanks(etag);
   if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
     etag = etag.substr(1, etag.size() - 2);
   }
