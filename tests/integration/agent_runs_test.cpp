@@ -176,6 +176,13 @@ TEST_F(AgentRunsTest, ARunUploadsABlobThatBothDecryptorsRestoreExactly) {
                                            {});
   ASSERT_EQ(unzstd.exit_code, 0) << unzstd.err;
   EXPECT_EQ(rows_of(restored_by_node), "5000/order 0/order 999");
+  // Both restorations are the same bytes: the agent's SQLite artifact, bit for bit.
+  const auto slurp = [](const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(slurp(restored), slurp(restored_by_node));
+  EXPECT_EQ(slurp(restored).substr(0, 16), std::string("SQLite format 3\0", 16));
 
   // One completion, one final update; the signature never reached the agent's log.
   EXPECT_EQ(results(cp, "backup_completed", run_id), 1u);

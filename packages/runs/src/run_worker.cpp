@@ -301,14 +301,14 @@ class Worker {
 
   // ---- helpers -----------------------------------------------------------
 
+  // Driver and run failures already name their object; anything else from the
+  // dump (an I/O error, a codec failure) gets the target named.
   std::string failure_reason(const std::exception& e) const {
     if (dynamic_cast<const RunFailure*>(&e) != nullptr ||
-        dynamic_cast<const drivers::DriverError*>(&e) != nullptr) {
+        dynamic_cast<const drivers::DriverError*>(&e) != nullptr || step_ == step::uploading) {
       return e.what();
     }
-    return std::string(step_) == std::string(step::uploading)
-               ? std::string(e.what())
-               : "dump of target " + run_.target.id() + " failed: " + e.what();
+    return "dump of target " + run_.target.id() + " failed: " + e.what();
   }
 
   hooks::HookContext hook_context() const {
