@@ -11,6 +11,7 @@
 #include "backupy/core/log.hpp"
 #include "backupy/core/redactor.hpp"
 #include "backupy/core/time.hpp"
+#include "backupy/crypto/crypto.hpp"
 #include "backupy/drivers/driver.hpp"
 #include "backupy/hooks/hook_runner.hpp"
 #include "backupy/pipeline/pipeline.hpp"
@@ -117,10 +118,20 @@ class Worker {
     pipeline::PipelineOptions options;
     options.codec = compress::parse_codec(run_.job.compression()).value_or(compress::Codec::zstd);
     if (options.codec == compress::Codec::zstd) options.compress = s_.options.zstd;
+    // The raw key is needed only while the pipeline encrypts (BackupCompleted
+    // echoes the journal's sealed copy): every copy here is wiped on the way out.
+    struct KeyWipe {
+      std::optional<std::array<std::uint8_t, 32>>& key;
+      std::vector<std::uint8_t>& source;
+      ~KeyWipe() {
+        if (key) crypto::secure_wipe(*key);
+        crypto::secure_wipe(source);
+        source.clear();
+      }
+    } wipe{options.dek, run_.dek};
     if (run_.encryption_enabled) {
-      std::array<std::uint8_t, 32> key{};
-      std::copy(run_.dek.begin(), run_.dek.end(), key.begin());
-      options.dek = key;
+      options.dek.emplace();
+      std::copy(run_.dek.begin(), run_.dek.end(), options.dek->begin());
     }
     options.spool_path = spool_path_;
     options.max_spool_bytes = spool_budget();
