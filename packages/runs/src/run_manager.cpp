@@ -140,6 +140,7 @@ class RunManager::Impl {
     run->job = std::move(admission.job);
     run->target = std::move(admission.target);
     run->encryption_enabled = record.encryption_enabled;
+    run->dek = record.encrypted_dek;
     run->set_creds(record.creds);
     start(std::move(run));
     kLog.info("run queued", {{"job_id", record.job_id}, {"run_id", record.run_id}});

@@ -130,6 +130,8 @@ class Worker {
       }
     } wipe{options.dek, run_.dek};
     if (run_.encryption_enabled) {
+      // Admission checked the size; never encrypt under a padded or empty key.
+      if (run_.dek.size() != 32) throw std::logic_error("run has no 32-byte data key");
       options.dek.emplace();
       std::copy(run_.dek.begin(), run_.dek.end(), options.dek->begin());
     }
