@@ -1,9 +1,10 @@
 // Failure paths: whatever stops a run (budget, source error, cancellation, a
 // progress callback) propagates unchanged and leaves no spool file behind.
 // ENOSPC is not simulated here: FileSink creates its file exclusively, so
-// /dev/full cannot be the spool, and tests cannot mount a tiny filesystem;
-// stream_tests drives FileSink's NoSpaceError through /dev/full instead, and
-// the pipeline's cleanup does not depend on which exception unwinds it.
+// /dev/full cannot be the spool; stream_tests drives FileSink's NoSpaceError
+// through /dev/full, and runs_tests fills a real 1 MiB tmpfs spool (where
+// mounting is allowed). The pipeline's cleanup does not depend on which
+// exception unwinds it.
 #include <gtest/gtest.h>
 
 #include <chrono>

@@ -8,11 +8,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/mount.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <mutex>
@@ -547,6 +550,47 @@ TEST_F(RunManagerTest, TheSpoolBudgetFailsTheRunCleanlyAndTheAgentCarriesOn) {
   // The next run fits and completes.
   submit(command("lite-job", "run-small", server));
   EXPECT_EQ(final_update("run-small").status(), backup::v1::SUCCESS);
+}
+
+// A small tmpfs, so that the spool really runs out of space (root only: the
+// test is skipped, saying why, where mounting is not allowed).
+class TinyFilesystem {
+ public:
+  explicit TinyFilesystem(fs::path dir) : dir_(std::move(dir)) {
+    fs::create_directories(dir_);
+    mounted_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=1m,mode=0700") == 0;
+    if (!mounted_) error_ = std::strerror(errno);
+  }
+  ~TinyFilesystem() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  TinyFilesystem(const TinyFilesystem&) = delete;
+  TinyFilesystem& operator=(const TinyFilesystem&) = delete;
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  fs::path dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+TEST_F(RunManagerTest, AFullDiskFailsTheRunCleanlyAndTheAgentCarriesOn) {
+  TinyFilesystem tiny(options_.spool_dir);
+  if (!tiny.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << tiny.error();
+  synthetic_.bytes = 4 * 1024 * 1024;
+  synthetic_.incompressible = true;
+  TestHttpServer server({Reply{}});
+  start_manager();
+  submit(command("syn-job", "run-enospc", server));
+  const auto final = final_update("run-enospc");
+  EXPECT_EQ(final.status(), backup::v1::FAILED);
+  EXPECT_THAT(final.error_message(), HasSubstr("no space left on device while writing"));
+  EXPECT_TRUE(spool_becomes_empty());
+  EXPECT_EQ(server.connections(), 0);
+  // Space is back: the next run completes.
+  submit(command("lite-job", "run-after-enospc", server));
+  EXPECT_EQ(final_update("run-after-enospc").status(), backup::v1::SUCCESS);
 }
 
 // ---- cancel and timeout ----------------------------------------------------
