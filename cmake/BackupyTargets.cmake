@@ -29,11 +29,14 @@ function(backupy_package name)
   endif()
 endfunction()
 
-# backupy_test(<name> SOURCES ... DEPS ... [LABELS ...] [TIMEOUT s] [SERIAL])
+# backupy_test(<name> SOURCES ... DEPS ... [LABELS ...] [TIMEOUT s] [SERIAL] [ONE_PROCESS])
 # One GoogleTest binary; every TEST becomes its own ctest entry. SERIAL tests
 # never run beside others (they spawn servers or measure cadences).
+# ONE_PROCESS: the whole binary is one ctest entry, so that a suite can share
+# an expensive fixture (a database server started once in SetUpTestSuite)
+# instead of starting it again in every test's process.
 function(backupy_test name)
-  cmake_parse_arguments(ARG "SERIAL" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "SERIAL;ONE_PROCESS" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest_main GTest::gmock)
   backupy_apply_common(${name})
@@ -47,6 +50,13 @@ function(backupy_test name)
   if(ARG_SERIAL)
     set(serial TRUE)
   endif()
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
-                       PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT} RUN_SERIAL ${serial})
+  if(ARG_ONE_PROCESS)
+    add_test(NAME ${name} COMMAND ${name})
+    set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+                                            RUN_SERIAL ${serial})
+  else()
+    gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
+                         PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+                                    RUN_SERIAL ${serial})
+  endif()
 endfunction()

@@ -14,6 +14,7 @@
 #include "backupy/crypto/crypto.hpp"
 #include "backupy/token/decrypt_token.hpp"
 #include "base64.hpp"
+#include "test_support.hpp"
 
 namespace backupy::controlplane::detail {
 namespace {
@@ -93,12 +94,7 @@ class OperatorApiTest : public ::testing::Test {
 
   std::vector<json> events(std::string_view name) const {
     std::lock_guard lock(mutex_);
-    std::vector<json> out;
-    for (const std::string& line : lines_) {
-      json parsed = json::parse(line);
-      if (parsed.value("event", "") == name) out.push_back(std::move(parsed));
-    }
-    return out;
+    return testing::events_named(lines_, name);
   }
 
   std::string all_logs() const {

@@ -11,10 +11,8 @@
 namespace backupy::controlplane {
 namespace {
 
-using testing::kKeyAHash;
-using testing::kKeyBHash;
-using testing::TempDir;
-using testing::write_text;
+using namespace testing;  // the shared helpers of test_support.hpp
+using ErrorCase = ConfigErrorCase;
 
 constexpr std::string_view kSecret = "s3-Secret-Access-Key/123";
 constexpr std::string_view kEnvName = "BACKUPY_CP_TEST_S3_SECRET";
@@ -39,33 +37,21 @@ std::vector<std::string> base_lines() {
   };
 }
 
-std::string join_lines(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& line : lines) out += line + "\n";
-  return out;
-}
-
-void set_line(std::vector<std::string>& lines, int line, std::string text) {
-  lines.at(static_cast<std::size_t>(line - 1)) = std::move(text);
-}
-
-class OperatorConfigTest : public ::testing::Test {
+class OperatorConfigTest : public ConfigDirTest<> {
  protected:
   void SetUp() override {
-    write_text(dir_.path() / "server.crt", "cert");
-    write_text(dir_.path() / "server.key", "key");
+    ConfigDirTest::SetUp();
     write_text(dir_.path() / "s3.secret", std::string(kSecret) + "\n");
     write_text(dir_.path() / "token.key", std::string(64, 'f') + "\n");
     ::setenv(std::string(kEnvName).c_str(), "from-the-environment", 1);
   }
   void TearDown() override {
     ::unsetenv(std::string(kEnvName).c_str());
-    core::forget_all_secrets();
+    ConfigDirTest::TearDown();
   }
   ServerConfig parse(const std::vector<std::string>& lines) {
     return parse_server_config(join_lines(lines), "cp.yaml", dir_.path());
   }
-  TempDir dir_;
 };
 
 TEST_F(OperatorConfigTest, ParsesAdminStorageAndTokenKey) {
@@ -120,16 +106,6 @@ TEST_F(OperatorConfigTest, ResolvesSecretFilesAgainstTheYamlDirectory) {
   write_text(dir_.path() / "conf" / "s3.secret", "other-secret");
   EXPECT_EQ(load_server_config(dir_.path() / "conf" / "cp.yaml").storage->secret_access_key,
             "other-secret");
-}
-
-struct ErrorCase {
-  std::string name;
-  std::function<void(std::vector<std::string>&)> edit;
-  std::string expected;  // "$DIR" stands for the test directory
-};
-
-void PrintTo(const ErrorCase& error_case, std::ostream* out) {
-  *out << error_case.name;
 }
 
 std::vector<ErrorCase> error_cases() {
@@ -209,37 +185,25 @@ std::vector<ErrorCase> error_cases() {
   };
 }
 
-class OperatorConfigErrorTest : public ::testing::TestWithParam<ErrorCase> {
+class OperatorConfigErrorTest : public ConfigDirTest<::testing::TestWithParam<ErrorCase>> {
  protected:
   void SetUp() override {
-    write_text(dir_.path() / "server.crt", "cert");
-    write_text(dir_.path() / "server.key", "key");
+    ConfigDirTest::SetUp();
     write_text(dir_.path() / "s3.secret", std::string(kSecret));
     write_text(dir_.path() / "empty.secret", " \n");
     write_text(dir_.path() / "token.key", std::string(64, 'f'));
   }
-  void TearDown() override { core::forget_all_secrets(); }
-  TempDir dir_;
 };
 
 TEST_P(OperatorConfigErrorTest, ReportsTheProblemWithItsLine) {
-  const ErrorCase& c = GetParam();
-  std::vector<std::string> lines = base_lines();
-  c.edit(lines);
-  std::string expected = c.expected;
-  if (const std::size_t at = expected.find("$DIR"); at != std::string::npos) {
-    expected.replace(at, 4, dir_.path().string());
-  }
-  try {
-    parse_server_config(join_lines(lines), "cp.yaml", dir_.path());
-    FAIL() << "no error for:\n" << join_lines(lines);
-  } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()), expected);
-    EXPECT_EQ("cp.yaml:" + std::to_string(e.line()) + ":",
-              std::string(e.what()).substr(0, expected.find(':', 8) + 1));
-    // No error message ever quotes a secret.
-    EXPECT_EQ(std::string(e.what()).find(kSecret), std::string::npos);
-  }
+  expect_config_error(GetParam(), base_lines(), dir_.path(),
+                      [](const ConfigError& e, const std::string& expected) {
+                        EXPECT_EQ(std::string(e.what()), expected);
+                        EXPECT_EQ("cp.yaml:" + std::to_string(e.line()) + ":",
+                                  std::string(e.what()).substr(0, expected.find(':', 8) + 1));
+                        // No error message ever quotes a secret.
+                        EXPECT_EQ(std::string(e.what()).find(kSecret), std::string::npos);
+                      });
 }
 
 INSTANTIATE_TEST_SUITE_P(Validation, OperatorConfigErrorTest, ::testing::ValuesIn(error_cases()),

@@ -11,24 +11,14 @@
 namespace backupy::controlplane {
 namespace {
 
-using testing::kKeyAHash;
-using testing::kKeyBHash;
-using testing::TempDir;
-using testing::write_text;
+using namespace testing;  // the shared helpers of test_support.hpp
+using ErrorCase = ConfigErrorCase;
 
-class ServerConfigTest : public ::testing::Test {
+class ServerConfigTest : public ConfigDirTest<> {
  protected:
-  void SetUp() override {
-    write_text(dir_.path() / "server.crt", "cert");
-    write_text(dir_.path() / "server.key", "key");
-  }
-  void TearDown() override { core::forget_all_secrets(); }
-
   ServerConfig parse(std::string_view yaml) {
     return parse_server_config(yaml, "cp.yaml", dir_.path());
   }
-
-  TempDir dir_;
 };
 
 // The base document of the validation cases; line numbers matter.
@@ -50,12 +40,6 @@ std::vector<std::string> base_lines() {
       R"(      jobs:)",                                                          // 14
       R"(        - {id: nightly, target_id: pg1, cron: "0 3 * * *"})",           // 15
   };
-}
-
-std::string join_lines(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& line : lines) out += line + "\n";
-  return out;
 }
 
 TEST_F(ServerConfigTest, BaseDocumentIsValid) {
@@ -280,22 +264,6 @@ TEST_F(ServerConfigTest, RegistersPasswordsWithTheRedactor) {
 
 // ------------------------------------------------------------------ validation errors --
 
-struct ErrorCase {
-  std::string name;
-  std::function<void(std::vector<std::string>&)> edit;
-  std::string expected;  // exact message; "$DIR" stands for the test directory
-  bool prefix_only = false;
-};
-
-// Keeps ctest's test names readable (gtest would otherwise hex-dump the struct).
-void PrintTo(const ErrorCase& error_case, std::ostream* out) {
-  *out << error_case.name;
-}
-
-void set_line(std::vector<std::string>& lines, int line, std::string text) {
-  lines.at(static_cast<std::size_t>(line - 1)) = std::move(text);
-}
-
 const std::string kHash(kKeyAHash);
 
 std::vector<ErrorCase> error_cases() {
@@ -452,40 +420,24 @@ std::vector<ErrorCase> error_cases() {
   };
 }
 
-class ConfigErrorTest : public ::testing::TestWithParam<ErrorCase> {
- protected:
-  void SetUp() override {
-    write_text(dir_.path() / "server.crt", "cert");
-    write_text(dir_.path() / "server.key", "key");
-  }
-  void TearDown() override { core::forget_all_secrets(); }
-  TempDir dir_;
-};
+class ConfigErrorTest : public ConfigDirTest<::testing::TestWithParam<ErrorCase>> {};
 
 TEST_P(ConfigErrorTest, ReportsTheProblemWithItsLine) {
   const ErrorCase& c = GetParam();
-  std::vector<std::string> lines = base_lines();
-  c.edit(lines);
-  std::string expected = c.expected;
-  if (const std::size_t at = expected.find("$DIR"); at != std::string::npos) {
-    expected.replace(at, 4, dir_.path().string());
-  }
-  try {
-    parse_server_config(join_lines(lines), "cp.yaml", dir_.path());
-    FAIL() << "no error for:\n" << join_lines(lines);
-  } catch (const ConfigError& e) {
-    const std::string message = e.what();
-    if (c.prefix_only) {
-      EXPECT_EQ(message.substr(0, expected.size()), expected) << message;
-    } else {
-      EXPECT_EQ(message, expected);
-    }
-    // The line number is also available programmatically.
-    const std::size_t colon = message.find(':', 8);
-    if (message.starts_with("cp.yaml:") && colon != std::string::npos) {
-      EXPECT_EQ(std::to_string(e.line()), message.substr(8, colon - 8));
-    }
-  }
+  expect_config_error(c, base_lines(), dir_.path(),
+                      [&c](const ConfigError& e, const std::string& expected) {
+                        const std::string message = e.what();
+                        if (c.prefix_only) {
+                          EXPECT_EQ(message.substr(0, expected.size()), expected) << message;
+                        } else {
+                          EXPECT_EQ(message, expected);
+                        }
+                        // The line number is also available programmatically.
+                        const std::size_t colon = message.find(':', 8);
+                        if (message.starts_with("cp.yaml:") && colon != std::string::npos) {
+                          EXPECT_EQ(std::to_string(e.line()), message.substr(8, colon - 8));
+                        }
+                      });
 }
 
 INSTANTIATE_TEST_SUITE_P(Validation, ConfigErrorTest, ::testing::ValuesIn(error_cases()),

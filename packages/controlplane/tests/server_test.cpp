@@ -66,12 +66,7 @@ class LogCapture {
 
   std::vector<json> events(std::string_view name) const {
     std::lock_guard lock(mutex_);
-    std::vector<json> out;
-    for (const std::string& line : lines_) {
-      json parsed = json::parse(line);
-      if (parsed.value("event", "") == name) out.push_back(std::move(parsed));
-    }
-    return out;
+    return testing::events_named(lines_, name);
   }
 
   // Waits until an event named `name` matching pred has been logged.
@@ -115,8 +110,10 @@ void trust_test_ca(ssl::context& ctx, const std::filesystem::path& ca) {
   ctx.set_verify_mode(ssl::verify_peer);
 }
 
-HttpReply https_get(std::uint16_t port, const std::filesystem::path& ca, const std::string& target,
-                    const std::optional<std::string>& authorization = {}) {
+// Sends `request` over a fresh TLS connection to 127.0.0.1:port and reads the answer.
+template <typename Body>
+HttpReply https_exchange(std::uint16_t port, const std::filesystem::path& ca,
+                         http::request<Body>& request) {
   asio::io_context io;
   ssl::context ctx(ssl::context::tls_client);
   trust_test_ca(ctx, ca);
@@ -124,9 +121,9 @@ HttpReply https_get(std::uint16_t port, const std::filesystem::path& ca, const s
   stream.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
   beast::get_lowest_layer(stream).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   stream.handshake(ssl::stream_base::client);
-  http::request<http::empty_body> request(http::verb::get, target, 11);
-  request.set(http::field::host, "127.0.0.1");
-  if (authorization) request.set(http::field::authorization, *authorization);
+  if (request.find(http::field::host) == request.end()) {
+    request.set(http::field::host, "127.0.0.1");
+  }
   http::write(stream, request);
   beast::flat_buffer buffer;
   http::response<http::string_body> response;
@@ -136,29 +133,22 @@ HttpReply https_get(std::uint16_t port, const std::filesystem::path& ca, const s
   return {response.result_int(), response.body()};
 }
 
+HttpReply https_get(std::uint16_t port, const std::filesystem::path& ca, const std::string& target,
+                    const std::optional<std::string>& authorization = {}) {
+  http::request<http::empty_body> request(http::verb::get, target, 11);
+  if (authorization) request.set(http::field::authorization, *authorization);
+  return https_exchange(port, ca, request);
+}
+
 HttpReply https_request(std::uint16_t port, const std::filesystem::path& ca, http::verb verb,
                         const std::string& target,
                         const std::vector<std::pair<std::string, std::string>>& headers,
                         const std::string& body = "") {
-  asio::io_context io;
-  ssl::context ctx(ssl::context::tls_client);
-  trust_test_ca(ctx, ca);
-  beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
-  stream.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
-  beast::get_lowest_layer(stream).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  stream.handshake(ssl::stream_base::client);
   http::request<http::string_body> request(verb, target, 11);
-  request.set(http::field::host, "127.0.0.1");
   for (const auto& [name, value] : headers) request.set(name, value);
   request.body() = body;
   request.prepare_payload();
-  http::write(stream, request);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  error_code ignored;
-  beast::get_lowest_layer(stream).socket().close(ignored);
-  return {response.result_int(), response.body()};
+  return https_exchange(port, ca, request);
 }
 
 // A minimal agent: async Beast ops driven with io_context::run_one_for so every wait is

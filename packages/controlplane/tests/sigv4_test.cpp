@@ -22,20 +22,32 @@ Endpoint endpoint(std::string_view text) {
   return parsed.value_or(Endpoint{});
 }
 
+// A us-east-1 request made at k20130524.
+PresignRequest example_request(std::string method, std::string_view endpoint_text,
+                               std::string bucket, std::string key, std::int64_t expires_sec) {
+  PresignRequest request;
+  request.method = std::move(method);
+  request.endpoint = endpoint(endpoint_text);
+  request.bucket = std::move(bucket);
+  request.key = std::move(key);
+  request.region = "us-east-1";
+  request.now_sec = k20130524;
+  request.expires_sec = expires_sec;
+  return request;
+}
+
+// Presigns with the S3 documentation's example credentials.
+std::string presign_with_example_key(const PresignRequest& request) {
+  return presign_url(request, {std::string(kS3ExampleKeyId), std::string(kS3ExampleSecret)});
+}
+
 // S3 docs, "Authenticating Requests: Using Query Parameters": GET /test.txt on examplebucket
 // (virtual-host style), 86400 s.
 TEST(SigV4Test, MatchesTheS3QueryParameterExample) {
-  PresignRequest request;
-  request.method = "GET";
-  request.endpoint = endpoint("https://s3.amazonaws.com");
+  PresignRequest request =
+      example_request("GET", "https://s3.amazonaws.com", "examplebucket", "test.txt", 86400);
   request.path_style = false;
-  request.bucket = "examplebucket";
-  request.key = "test.txt";
-  request.region = "us-east-1";
-  request.now_sec = k20130524;
-  request.expires_sec = 86400;
-  const std::string url =
-      presign_url(request, {std::string(kS3ExampleKeyId), std::string(kS3ExampleSecret)});
+  const std::string url = presign_with_example_key(request);
   EXPECT_EQ(url,
             "https://examplebucket.s3.amazonaws.com/test.txt"
             "?X-Amz-Algorithm=AWS4-HMAC-SHA256"
@@ -128,16 +140,9 @@ TEST(SigV4Test, SortsTheCanonicalQueryByEncodedName) {
 }
 
 TEST(SigV4Test, PresignsPathStylePutsForSelfHostedS3) {
-  PresignRequest request;
-  request.method = "PUT";
-  request.endpoint = endpoint("http://127.0.0.1:9000/");
-  request.bucket = "backups";
-  request.key = "agents/agent-1/nightly/run 1.bkpy";
-  request.region = "us-east-1";
-  request.now_sec = k20130524;
-  request.expires_sec = 3600;
-  const std::string url =
-      presign_url(request, {std::string(kS3ExampleKeyId), std::string(kS3ExampleSecret)});
+  const PresignRequest request = example_request("PUT", "http://127.0.0.1:9000/", "backups",
+                                                 "agents/agent-1/nightly/run 1.bkpy", 3600);
+  const std::string url = presign_with_example_key(request);
   const std::string prefix = "http://127.0.0.1:9000/backups/agents/agent-1/nightly/run%201.bkpy?";
   ASSERT_EQ(url.substr(0, prefix.size()), prefix);
   EXPECT_NE(url.find("&X-Amz-Expires=3600&"), std::string::npos);

@@ -5,8 +5,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "backupy/controlplane/server_config.hpp"
+#include "backupy/core/redactor.hpp"
 
 namespace backupy::controlplane::testing {
 
@@ -48,5 +55,73 @@ inline constexpr std::string_view kKeyAHash =
 inline const std::string kKeyB(64, 'b');
 inline constexpr std::string_view kKeyBHash =
     "a0fab1377f49a759b57f63318262ebe89fabfc990e8e93ceac2984561482b9d4";
+
+// The JSON log lines of `lines` whose "event" is `name`.
+inline std::vector<nlohmann::json> events_named(const std::vector<std::string>& lines,
+                                                std::string_view name) {
+  std::vector<nlohmann::json> out;
+  for (const std::string& line : lines) {
+    nlohmann::json parsed = nlohmann::json::parse(line);
+    if (parsed.value("event", "") == name) out.push_back(std::move(parsed));
+  }
+  return out;
+}
+
+// ------------------------------------------------------------ config documents --
+
+inline std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& line : lines) out += line + "\n";
+  return out;
+}
+
+// Replaces the 1-based line `line`.
+inline void set_line(std::vector<std::string>& lines, int line, std::string text) {
+  lines.at(static_cast<std::size_t>(line - 1)) = std::move(text);
+}
+
+// One parametrized config validation case: an edit of the base document and its error.
+struct ConfigErrorCase {
+  std::string name;
+  std::function<void(std::vector<std::string>&)> edit;
+  std::string expected;  // "$DIR" stands for the test directory
+  bool prefix_only = false;
+};
+
+// Keeps ctest's test names readable (gtest would otherwise hex-dump the struct).
+inline void PrintTo(const ConfigErrorCase& error_case, std::ostream* out) {
+  *out << error_case.name;
+}
+
+// A test with a TempDir holding the TLS files a config names; forgets registered secrets.
+template <typename Base = ::testing::Test>
+class ConfigDirTest : public Base {
+ protected:
+  void SetUp() override {
+    write_text(dir_.path() / "server.crt", "cert");
+    write_text(dir_.path() / "server.key", "key");
+  }
+  void TearDown() override { core::forget_all_secrets(); }
+  TempDir dir_;
+};
+
+// Applies the case's edit to `lines`, parses them as cp.yaml and hands the ConfigError and the
+// expected message ($DIR expanded) to `check`; fails if parsing succeeds.
+inline void expect_config_error(
+    const ConfigErrorCase& error_case, std::vector<std::string> lines,
+    const std::filesystem::path& dir,
+    const std::function<void(const ConfigError&, const std::string& expected)>& check) {
+  error_case.edit(lines);
+  std::string expected = error_case.expected;
+  if (const std::size_t at = expected.find("$DIR"); at != std::string::npos) {
+    expected.replace(at, 4, dir.string());
+  }
+  try {
+    parse_server_config(join_lines(lines), "cp.yaml", dir);
+    FAIL() << "no error for:\n" << join_lines(lines);
+  } catch (const ConfigError& e) {
+    check(e, expected);
+  }
+}
 
 }  // namespace backupy::controlplane::testing

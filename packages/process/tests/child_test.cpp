@@ -21,7 +21,9 @@ namespace backupy::process {
 namespace {
 
 using testing::base_env;
+using testing::command;
 using testing::eventually;
+using testing::expect_spawn_error;
 using testing::process_gone;
 using testing::read_line;
 using testing::run_collect;
@@ -71,57 +73,39 @@ TEST(ChildTest, DescribesDeathBySignal) {
 }
 
 TEST(ChildTest, MissingProgramThrowsNamingIt) {
-  SpawnOptions options;
-  options.argv = {"backupy-no-such-program"};
-  options.env = base_env();
-  try {
-    Child::spawn(options);
-    FAIL() << "spawn succeeded";
-  } catch (const std::system_error& error) {
+  const SpawnOptions options = command({"backupy-no-such-program"});
+  expect_spawn_error(options, [&](const std::system_error& error) {
     EXPECT_EQ(error.code(), std::errc::no_such_file_or_directory);
     EXPECT_NE(std::string(error.what()).find("\"backupy-no-such-program\""), std::string::npos)
         << error.what();
-  }
+  });
 }
 
 TEST(ChildTest, ExecFailureOfAnAbsolutePathIsAnExceptionNotExitCode127) {
-  SpawnOptions options;
-  options.argv = {"/nonexistent/backupy/tool", "--flag"};
-  options.env = base_env();
-  try {
-    Child::spawn(options);
-    FAIL() << "spawn succeeded";
-  } catch (const std::system_error& error) {
+  const SpawnOptions options = command({"/nonexistent/backupy/tool", "--flag"});
+  expect_spawn_error(options, [&](const std::system_error& error) {
     EXPECT_EQ(error.code(), std::errc::no_such_file_or_directory);
     EXPECT_NE(std::string(error.what()).find("/nonexistent/backupy/tool"), std::string::npos);
-  }
+  });
 }
 
 TEST(ChildTest, NonExecutableFileThrowsPermissionDenied) {
   TempDir dir;
   write_script(dir.path() / "tool", "exit 0", 0644);
-  SpawnOptions options;
-  options.argv = {(dir.path() / "tool").string()};
-  options.env = base_env();
-  try {
-    Child::spawn(options);
-    FAIL() << "spawn succeeded";
-  } catch (const std::system_error& error) {
+  const SpawnOptions options = command({(dir.path() / "tool").string()});
+  expect_spawn_error(options, [&](const std::system_error& error) {
     EXPECT_EQ(error.code(), std::errc::permission_denied) << error.what();
-  }
+  });
 }
 
 TEST(ChildTest, MissingWorkingDirectoryIsNamed) {
   SpawnOptions options = sh("exit 0");
   options.cwd = "/nonexistent/backupy-dir";
-  try {
-    Child::spawn(options);
-    FAIL() << "spawn succeeded";
-  } catch (const std::system_error& error) {
+  expect_spawn_error(options, [&](const std::system_error& error) {
     const std::string what = error.what();
     EXPECT_NE(what.find("\"/bin/sh\""), std::string::npos) << what;
     EXPECT_NE(what.find("/nonexistent/backupy-dir"), std::string::npos) << what;
-  }
+  });
 }
 
 TEST(ChildTest, RunsInTheGivenWorkingDirectory) {
@@ -168,9 +152,7 @@ TEST(ChildTest, NoDescriptorLeaksIntoTheChild) {
   const int leaked = ::open("/dev/null", O_RDONLY);
   ASSERT_GE(leaked, 0);
   ASSERT_EQ(::dup2(leaked, 50), 50);
-  SpawnOptions options;
-  options.argv = {"/bin/ls", "/proc/self/fd"};
-  options.env = base_env();
+  const SpawnOptions options = command({"/bin/ls", "/proc/self/fd"});
   const auto run = run_collect(options);
   ::close(50);
   ::close(leaked);
@@ -191,9 +173,7 @@ TEST(ChildTest, IgnoredAndBlockedSignalsAreResetInTheChild) {
   ::sigaddset(&block, SIGUSR1);
   ::pthread_sigmask(SIG_BLOCK, &block, &old_mask);
 
-  SpawnOptions options;
-  options.argv = {"/bin/grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"};
-  options.env = base_env();
+  const SpawnOptions options = command({"/bin/grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"});
   const auto run = run_collect(options);
 
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
@@ -202,9 +182,7 @@ TEST(ChildTest, IgnoredAndBlockedSignalsAreResetInTheChild) {
 }
 
 TEST(ChildTest, ChildLeadsItsOwnProcessGroup) {
-  SpawnOptions options;
-  options.argv = {"sleep", "1000"};
-  options.env = base_env();
+  const SpawnOptions options = command({"sleep", "1000"});
   Child child = Child::spawn(options);
   EXPECT_EQ(::getpgid(child.pid()), child.pid());
   EXPECT_NE(::getpgid(child.pid()), ::getpgrp());

@@ -1,5 +1,6 @@
 #pragma once
 // Helpers shared by the process tests: small, real-process building blocks.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -7,7 +8,9 @@
 #include <cerrno>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -20,11 +23,16 @@ inline std::vector<std::string> base_env() {
   return {"PATH=/usr/bin:/bin", "LANG=C"};
 }
 
-inline SpawnOptions sh(const std::string& script) {
+// Runs argv with base_env().
+inline SpawnOptions command(std::vector<std::string> argv) {
   SpawnOptions options;
-  options.argv = {"/bin/sh", "-c", script};
+  options.argv = std::move(argv);
   options.env = base_env();
   return options;
+}
+
+inline SpawnOptions sh(const std::string& script) {
+  return command({"/bin/sh", "-c", script});
 }
 
 // A killed orphan is reparented and reaped by init; until then it is a zombie,
@@ -63,6 +71,25 @@ struct Collected {
   std::string out;
   std::string err;
 };
+
+// Spawns `options`, which must fail, and hands the std::system_error to `check`.
+inline void expect_spawn_error(const SpawnOptions& options,
+                               const std::function<void(const std::system_error&)>& check) {
+  try {
+    Child::spawn(options);
+    FAIL() << "spawn succeeded";
+  } catch (const std::system_error& error) {
+    check(error);
+  }
+}
+
+// The options of a run that times out after 300 ms and escalates to SIGKILL 500 ms later.
+inline PumpOptions short_timeout() {
+  PumpOptions options;
+  options.timeout = std::chrono::milliseconds(300);
+  options.kill_grace = std::chrono::milliseconds(500);
+  return options;
+}
 
 inline Collected run_collect(const SpawnOptions& spawn, PumpOptions options = {}) {
   Collected collected;

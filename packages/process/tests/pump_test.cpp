@@ -20,6 +20,7 @@ using testing::eventually;
 using testing::process_gone;
 using testing::run_collect;
 using testing::sh;
+using testing::short_timeout;
 using Clock = std::chrono::steady_clock;
 
 std::vector<pid_t> pids_in(const std::string& text) {
@@ -59,9 +60,7 @@ TEST(PumpTest, WorksWithoutCapturedPipes) {
 }
 
 TEST(PumpTest, TimeoutKillsTheWholeGroupQuickly) {
-  PumpOptions options;
-  options.timeout = 300ms;
-  options.kill_grace = 500ms;
+  const PumpOptions options = short_timeout();
   const auto start = Clock::now();
   const auto run = run_collect(sh("sleep 1000 & echo $!; sleep 1000 & echo $!; wait"), options);
   EXPECT_LT(Clock::now() - start, 3s);
@@ -74,9 +73,7 @@ TEST(PumpTest, TimeoutKillsTheWholeGroupQuickly) {
 }
 
 TEST(PumpTest, GroupIgnoringSigtermGetsSigkillAfterTheGrace) {
-  PumpOptions options;
-  options.timeout = 300ms;
-  options.kill_grace = 500ms;
+  const PumpOptions options = short_timeout();
   const auto start = Clock::now();
   // The ignored SIGTERM is inherited by the background sleep too.
   const auto run = run_collect(sh("trap '' TERM; sleep 1000 & echo $!; wait"), options);

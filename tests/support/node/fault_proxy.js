@@ -28,13 +28,11 @@
 
 const fs = require('fs');
 const http = require('http');
+const {makeUsage, parseFlags, fail} = require('./lib/cli');
 
-function usage(message) {
-  process.stderr.write(`fault_proxy: ${message}\n` +
-                       'usage: node fault_proxy.js --target http://HOST:PORT ' +
-                       '(--plan JSON | --plan-file FILE) [--port N] [--address ADDR]\n');
-  process.exit(2);
-}
+const usage = makeUsage('fault_proxy',
+                        'node fault_proxy.js --target http://HOST:PORT ' +
+                        '(--plan JSON | --plan-file FILE) [--port N] [--address ADDR]');
 
 function parseStep(text) {
   if (typeof text !== 'string') throw new Error(`plan step ${JSON.stringify(text)} is not a string`);
@@ -58,24 +56,14 @@ function parseStep(text) {
 function parseArgs(argv) {
   const options = {port: 0, address: '127.0.0.1', target: null, plan: []};
   let planText = null;
-  for (let i = 0; i < argv.length; i += 2) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    if (value === undefined) usage(`${flag} needs a value`);
+  parseFlags(argv, options, (flag, value) => {
     switch (flag) {
-      case '--target': options.target = new URL(value); break;
-      case '--plan': planText = value; break;
-      case '--plan-file': planText = fs.readFileSync(value, 'utf8'); break;
-      case '--address': options.address = value; break;
-      case '--port':
-        options.port = Number(value);
-        if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
-          usage(`bad port '${value}'`);
-        }
-        break;
-      default: usage(`unknown option '${flag}'`);
+      case '--target': options.target = new URL(value); return true;
+      case '--plan': planText = value; return true;
+      case '--plan-file': planText = fs.readFileSync(value, 'utf8'); return true;
+      default: return false;
     }
-  }
+  }, usage);
   if (!options.target || options.target.protocol !== 'http:') usage('--target http://HOST:PORT is required');
   if (planText !== null) {
     const plan = JSON.parse(planText);
@@ -198,6 +186,5 @@ function main() {
 try {
   main();
 } catch (e) {
-  process.stderr.write(`fault_proxy: ${e && e.message ? e.message : e}\n`);
-  process.exit(1);
+  fail('fault_proxy', e);
 }

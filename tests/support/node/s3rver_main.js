@@ -13,33 +13,20 @@
 'use strict';
 
 const fs = require('fs');
+const {makeUsage, parseFlags, fail} = require('./lib/cli');
 
-function usage(message) {
-  process.stderr.write(`s3rver_main: ${message}\n` +
-                       'usage: node s3rver_main.js --dir DIR --bucket NAME [--port N] ' +
-                       '[--address ADDR]\n');
-  process.exit(2);
-}
+const usage = makeUsage('s3rver_main',
+                        'node s3rver_main.js --dir DIR --bucket NAME [--port N] [--address ADDR]');
 
 function parseArgs(argv) {
   const options = {port: 0, address: '127.0.0.1', dir: null, bucket: null};
-  for (let i = 0; i < argv.length; i += 2) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    if (value === undefined) usage(`${flag} needs a value`);
+  parseFlags(argv, options, (flag, value) => {
     switch (flag) {
-      case '--dir': options.dir = value; break;
-      case '--bucket': options.bucket = value; break;
-      case '--address': options.address = value; break;
-      case '--port':
-        options.port = Number(value);
-        if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
-          usage(`bad port '${value}'`);
-        }
-        break;
-      default: usage(`unknown option '${flag}'`);
+      case '--dir': options.dir = value; return true;
+      case '--bucket': options.bucket = value; return true;
+      default: return false;
     }
-  }
+  }, usage);
   if (!options.dir) usage('--dir is required');
   if (!options.bucket) usage('--bucket is required');
   return options;
@@ -80,7 +67,4 @@ async function main() {
   process.on('SIGINT', shutdown);
 }
 
-main().catch((e) => {
-  process.stderr.write(`s3rver_main: ${e && e.message ? e.message : e}\n`);
-  process.exit(1);
-});
+main().catch((e) => fail('s3rver_main', e));

@@ -1,5 +1,6 @@
 #include "backupy/drivers/builtin.hpp"
 
+#include "backupy/drivers/postgres_driver.hpp"
 #include "backupy/drivers/sqlite_driver.hpp"
 
 namespace backupy::drivers {
@@ -8,6 +9,7 @@ namespace backupy::drivers {
 DriverRegistry builtin_drivers() {
   DriverRegistry registry;
   registry.add(backup::v1::SQLITE, make_sqlite_driver);
+  registry.add(backup::v1::POSTGRESQL, make_postgres_driver);
   return registry;
 }
 

@@ -1,0 +1,340 @@
+#include "backupy/drivers/postgres_driver.hpp"
+
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "backupy/core/quote.hpp"
+#include "backupy/process/child.hpp"
+#include "backupy/process/output_tail.hpp"
+#include "backupy/process/pump.hpp"
+#include "backupy/stream/cancelled.hpp"
+#include "postgres_support.hpp"
+
+namespace backupy::drivers {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kMagic = "PGDMP";
+
+struct PgConnCloser {
+  void operator()(PGconn* conn) const { PQfinish(conn); }
+};
+struct PgResultCloser {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+using PgConn = std::unique_ptr<PGconn, PgConnCloser>;
+using PgResult = std::unique_ptr<PGresult, PgResultCloser>;
+
+bool contains(std::string_view text, std::string_view what) {
+  return text.find(what) != std::string_view::npos;
+}
+
+// libpq's message as one line, with the password masked should a server ever echo it.
+std::string one_line(std::string text, const std::string& password) {
+  if (password.size() >= 3) {
+    for (auto at = text.find(password); at != std::string::npos; at = text.find(password, at)) {
+      text.replace(at, password.size(), "***");
+    }
+  }
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  std::replace(text.begin(), text.end(), '\t', ' ');
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+// Removes the pgpass file when the dump ends (the temp dir goes too, later).
+class PassFile {
+ public:
+  PassFile(fs::path path, const std::string& password) : path_(std::move(path)) {
+    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      throw std::system_error(errno, std::generic_category(), "cannot create " + path_.string());
+    }
+    created_ = true;
+    // Wildcards for host, port, database and user: the file serves this one
+    // pg_dump, whose connection parameters are on its command line.
+    const std::string line = "*:*:*:*:" + postgres::pgpass_escape(password) + "\n";
+    std::size_t done = 0;
+    while (done < line.size()) {
+      const ssize_t n = ::write(fd, line.data() + done, line.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int err = errno;
+        ::close(fd);
+        throw std::system_error(err, std::generic_category(), "cannot write " + path_.string());
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+  }
+  PassFile(const PassFile&) = delete;
+  PassFile& operator=(const PassFile&) = delete;
+  ~PassFile() {
+    if (created_) ::unlink(path_.c_str());
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+  bool created_ = false;
+};
+
+class PostgresDriver : public Driver {
+ public:
+  PostgresDriver(const DumpContext& context, PostgresOptions options)
+      : target_(context.target), temp_dir_(context.temp_dir), options_(std::move(options)) {
+    const auto& c = target_.connection();
+    strategy_ = c.strategy();
+    socket_ = strategy_ == backup::v1::UNIX_SOCKET;
+    host_ = !c.host().empty() ? c.host() : (socket_ ? "/var/run/postgresql" : "localhost");
+    port_ = c.port() != 0 ? c.port() : 5432;
+    database_ = c.database();
+    user_ = c.username();
+    password_ = c.password_secret_ref();
+  }
+
+  std::string probe() override {
+    validate();
+    const std::string port = std::to_string(port_);
+    const std::string timeout = std::to_string(options_.connect_timeout.count());
+    // Everything explicit: nothing is taken from the agent's PG* environment
+    // or ~/.pgpass (passfile points at nothing when there is no password).
+    const char* keys[] = {"host",    "port",     "dbname",
+                          "user",    "password", "connect_timeout",
+                          "sslmode", "passfile", "fallback_application_name",
+                          nullptr};
+    const char* values[] = {
+        host_.c_str(),     port.c_str(),    database_.c_str(),        user_.c_str(),
+        password_.c_str(), timeout.c_str(), options_.sslmode.c_str(), "/dev/null",
+        "backupy",         nullptr};
+    PgConn conn(PQconnectdbParams(keys, values, 0));
+    if (!conn) throw DriverError(prefix() + ": out of memory creating a libpq connection");
+    if (PQstatus(conn.get()) != CONNECTION_OK) {
+      throw connection_error(PQerrorMessage(conn.get()));
+    }
+    server_major_ = postgres::server_major(PQserverVersion(conn.get()));
+    const std::string raw_version = query_one(conn.get(), "SHOW server_version");
+    server_version_ = postgres::strip_version_suffix(raw_version);
+    const std::string size = query_one(conn.get(), "SELECT pg_database_size(current_database())");
+    try {
+      size_ = std::stoull(size);
+    } catch (const std::exception&) {
+      size_ = 0;
+    }
+    return "PostgreSQL " + server_version_;
+  }
+
+  std::optional<std::uint64_t> size_hint() const override {
+    return size_ ? std::optional<std::uint64_t>(size_) : std::nullopt;
+  }
+
+  void dump(stream::ByteSink& out, std::stop_token stop) override {
+    if (server_version_.empty()) probe();
+    if (stop.stop_requested()) throw stream::Cancelled();
+    if (password_.find_first_of("\r\n") != std::string::npos) {
+      throw DriverError(prefix() +
+                        ": the password contains a line break, which a pgpass file "
+                        "cannot carry");
+    }
+    const fs::path pg_dump = choose_pg_dump();
+    check_pg_dump_version(pg_dump, stop);
+
+    std::optional<PassFile> pass;
+    const fs::path pass_path = temp_dir_ / "backupy-pgpass";
+    try {
+      if (!password_.empty()) pass.emplace(pass_path, password_);
+    } catch (const std::system_error& e) {
+      throw DriverError(prefix() + ": " + e.what());
+    }
+
+    process::SpawnOptions spawn;
+    spawn.argv = {pg_dump.string(), "--format=custom", "--compress=0", "--no-password",
+                  "--lock-wait-timeout=" + std::to_string(options_.lock_wait_timeout.count()),
+                  "--host", host_, "--port", std::to_string(port_), "--username", user_,
+                  // A conninfo, so that a database name containing '=' is never
+                  // parsed as connection options.
+                  "--dbname", "dbname=" + postgres::conninfo_quote(database_)};
+    spawn.env = child_env(pass_path);
+    spawn.cwd = temp_dir_;
+
+    process::Child child = spawn_or_throw(spawn, pg_dump);
+    process::OutputTail tail(4096);
+    std::string head;
+    std::uint64_t bytes = 0;
+    process::PumpOptions pump_options;
+    pump_options.on_stdout = [&](std::span<const char> data) {
+      if (head.size() < kMagic.size()) {
+        head.append(data.data(), std::min(data.size(), kMagic.size() - head.size()));
+      }
+      bytes += data.size();
+      out.write(std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
+    };
+    pump_options.on_stderr = [&](std::span<const char> data) { tail.append(data); };
+    const process::PumpResult result = process::pump(child, pump_options, stop);
+    if (result.ending == process::PumpResult::Ending::stopped) throw stream::Cancelled();
+    if (!result.ok()) {
+      throw DriverError(prefix() + ": pg_dump failed (" + result.status.describe() + ")" +
+                        (tail.empty() ? std::string() : ": " + one_line(tail.text(), password_)));
+    }
+    if (head != kMagic) {
+      throw DriverError(prefix() + ": pg_dump exited 0 but its output (" + std::to_string(bytes) +
+                        " bytes) is not a custom-format archive (no PGDMP header)" +
+                        (tail.empty() ? std::string() : ": " + one_line(tail.text(), password_)));
+    }
+  }
+
+ private:
+  // "target pg1 (PostgreSQL 127.0.0.1:5432, database "app")"
+  std::string where() const {
+    return (socket_ ? "socket directory " + host_ + " port " + std::to_string(port_)
+                    : host_ + ":" + std::to_string(port_)) +
+           ", database " + core::quoted(database_);
+  }
+  std::string prefix() const { return "target " + target_.id() + " (PostgreSQL " + where() + ")"; }
+
+  void validate() const {
+    if (strategy_ == backup::v1::DOCKER_EXEC) {
+      throw DriverError("target " + target_.id() +
+                        ": the DOCKER_EXEC strategy is not supported by the PostgreSQL driver "
+                        "of this agent build");
+    }
+    if (database_.empty()) {
+      throw DriverError("target " + target_.id() + ": connection.database must name a database");
+    }
+    if (user_.empty()) {
+      throw DriverError("target " + target_.id() + ": connection.username must be set");
+    }
+    if (socket_ && !host_.starts_with('/')) {
+      throw DriverError("target " + target_.id() +
+                        ": with the UNIX_SOCKET strategy connection.host must be the absolute "
+                        "socket directory, not " +
+                        core::quoted(host_));
+    }
+  }
+
+  DriverError connection_error(const std::string& libpq_message) const {
+    const std::string detail = one_line(libpq_message, password_);
+    if (contains(detail, "authentication failed") || contains(detail, "no password supplied") ||
+        contains(detail, "password authentication") || contains(detail, "no pg_hba.conf entry")) {
+      return DriverError("target " + target_.id() + ": authentication failed for user " +
+                         core::quoted(user_) + " at " + where() +
+                         " (check the username and password): " + detail);
+    }
+    if (contains(detail, "database \"" + database_ + "\" does not exist") ||
+        (contains(detail, "database") && contains(detail, "does not exist"))) {
+      return DriverError("target " + target_.id() + ": database " + core::quoted(database_) +
+                         " does not exist on the PostgreSQL server at " +
+                         (socket_ ? "socket directory " + host_ + " port " + std::to_string(port_)
+                                  : host_ + ":" + std::to_string(port_)));
+    }
+    if (contains(detail, "Connection refused") || contains(detail, "could not connect") ||
+        contains(detail, "timeout expired") || contains(detail, "could not translate host") ||
+        contains(detail, "No such file or directory") ||
+        contains(detail, "Network is unreachable") || contains(detail, "No route to host") ||
+        contains(detail, "server closed the connection")) {
+      return DriverError("target " + target_.id() + ": PostgreSQL server unreachable at " +
+                         where() + ": " + detail);
+    }
+    return DriverError(prefix() + ": cannot connect: " + detail);
+  }
+
+  std::string query_one(PGconn* conn, const char* sql) const {
+    PgResult result(PQexec(conn, sql));
+    if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK || PQntuples(result.get()) < 1) {
+      throw DriverError(prefix() + ": " + sql +
+                        " failed: " + one_line(PQerrorMessage(conn), password_));
+    }
+    return PQgetvalue(result.get(), 0, 0);
+  }
+
+  std::vector<std::string> child_env(const fs::path& pass_path) const {
+    return {"PATH=" + options_.child_path, "PGPASSFILE=" + pass_path.string(),
+            "PGCONNECT_TIMEOUT=" + std::to_string(options_.connect_timeout.count()),
+            "PGSSLMODE=" + options_.sslmode, "LC_ALL=C.UTF-8"};
+  }
+
+  fs::path choose_pg_dump() const {
+    if (auto newest = postgres::newest_pg_dump(options_.lib_root)) return *newest;
+    if (auto found = process::find_program("pg_dump", child_env(temp_dir_ / "none"))) {
+      return *found;
+    }
+    throw DriverError(prefix() + ": pg_dump not found (looked for " +
+                      (options_.lib_root / "*/bin/pg_dump").string() + " and in PATH " +
+                      options_.child_path + "); install the PostgreSQL client (postgresql-client-" +
+                      postgres::major_text(server_major_) + ") or use the DOCKER_EXEC strategy");
+  }
+
+  process::Child spawn_or_throw(const process::SpawnOptions& spawn, const fs::path& pg_dump) const {
+    try {
+      return process::Child::spawn(spawn);
+    } catch (const std::system_error& e) {
+      throw DriverError(prefix() + ": cannot run " + pg_dump.string() + ": " + e.what());
+    }
+  }
+
+  void check_pg_dump_version(const fs::path& pg_dump, std::stop_token stop) const {
+    process::SpawnOptions spawn;
+    spawn.argv = {pg_dump.string(), "--version"};
+    spawn.env = {"PATH=" + options_.child_path, "LC_ALL=C.UTF-8"};
+    process::Child child = spawn_or_throw(spawn, pg_dump);
+    std::string output;
+    process::OutputTail tail(1024);
+    process::PumpOptions pump_options;
+    pump_options.timeout = std::chrono::seconds(30);
+    pump_options.on_stdout = [&](std::span<const char> data) {
+      if (output.size() < 4096) output.append(data.data(), data.size());
+    };
+    pump_options.on_stderr = [&](std::span<const char> data) { tail.append(data); };
+    const process::PumpResult result = process::pump(child, pump_options, stop);
+    if (result.ending == process::PumpResult::Ending::stopped) throw stream::Cancelled();
+    const auto version = postgres::parse_pg_dump_version(output);
+    const auto major = version ? postgres::major_of(*version) : std::nullopt;
+    if (!result.ok() || !major) {
+      throw DriverError(prefix() + ": " + pg_dump.string() + " --version failed (" +
+                        result.status.describe() +
+                        "): " + one_line(tail.empty() ? output : tail.text(), password_));
+    }
+    if (*major < server_major_) {
+      throw DriverError(prefix() + ": pg_dump " + *version + " (" + pg_dump.string() +
+                        ") is older than the server (PostgreSQL " + server_version_ +
+                        "); install pg_dump " + postgres::major_text(server_major_) +
+                        " or use the DOCKER_EXEC strategy");
+    }
+  }
+
+  backup::v1::Target target_;
+  fs::path temp_dir_;
+  PostgresOptions options_;
+  backup::v1::ConnectionStrategy strategy_ = backup::v1::TCP;
+  bool socket_ = false;
+  std::string host_;
+  std::uint32_t port_ = 5432;
+  std::string database_;
+  std::string user_;
+  std::string password_;
+  std::string server_version_;
+  int server_major_ = 0;
+  std::uint64_t size_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Driver> make_postgres_driver_with(const DumpContext& context,
+                                                  const PostgresOptions& options) {
+  return std::make_unique<PostgresDriver>(context, options);
+}
+
+std::unique_ptr<Driver> make_postgres_driver(const DumpContext& context) {
+  return make_postgres_driver_with(context, PostgresOptions{});
+}
+
+}  // namespace backupy::drivers
