@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "backupy/test_support/db_servers.hpp"
 #include "backupy/test_support/fault_proxy.hpp"
 #include "backupy/test_support/s3_server.hpp"
 #include "fixtures.hpp"
@@ -61,12 +62,17 @@ class AgentRunsTest : public ::testing::Test {
     o.admin_tokens = {kAdminToken};
     o.storage_endpoint = storage_endpoint;
     o.storage_access_key_id = "S3RVER";  // the only key id s3rver accepts
+    const std::string target =
+        target_yaml_.empty()
+            ? "{id: lite, type: sqlite, display_name: Orders, connection: {database: \"" +
+                  database().string() + "\"}}"
+            : target_yaml_;
     o.agent_config_yaml =
         "version: 1\n"
         "targets:\n"
-        "  - {id: lite, type: sqlite, display_name: Orders, connection: {database: \"" +
-        database().string() +
-        "\"}}\n"
+        "  - " +
+        target +
+        "\n"
         "jobs:\n"
         "  - {id: orders, target_id: lite, cron: \"0 3 * * *\", retention_days: 7, "
         "compression: zstd, encryption_enabled: true, timeout_sec: " +
@@ -122,8 +128,30 @@ class AgentRunsTest : public ::testing::Test {
     EXPECT_EQ(agent_->log().raw().find("X-Amz-Signature"), std::string::npos);
   }
 
+  // Fetches the run's object and restores it with backupy-decrypt and the control plane's
+  // decryption token into out; returns the stored object.
+  std::string restore_with_backupy_decrypt(ControlPlane& cp, const S3Server& s3, const Json& run,
+                                           const std::filesystem::path& out) {
+    const auto object = s3.read_object(run.value("s3_key", ""));
+    EXPECT_TRUE(object.has_value());
+    if (!object) return {};
+    EXPECT_EQ(object->size(), run.value("size_bytes", 0ull));
+    EXPECT_EQ(sha256_hex(*object), run.value("sha256", ""));
+    const std::filesystem::path blob = ws_.dir() / "object.bkpy";
+    std::ofstream(blob, std::ios::binary) << *object;
+    const std::filesystem::path token_file = ws_.dir() / "token";
+    std::ofstream(token_file) << token_for(cp, run.value("run_id", ""));
+    const CommandResult decrypt =
+        run_command({BACKUPY_DECRYPT_BIN, "--token-file", token_file.string(), "--in",
+                     blob.string(), "--out", out.string()},
+                    {});
+    EXPECT_EQ(decrypt.exit_code, 0) << decrypt.err;
+    return *object;
+  }
+
   Workspace ws_;
   std::unique_ptr<Agent> agent_;
+  std::string target_yaml_;  // empty: the SQLite target "lite"
 };
 
 TEST_F(AgentRunsTest, ARunUploadsABlobThatBothDecryptorsRestoreExactly) {
@@ -136,24 +164,12 @@ TEST_F(AgentRunsTest, ARunUploadsABlobThatBothDecryptorsRestoreExactly) {
   EXPECT_EQ(run.value("compression", ""), "zstd");
   EXPECT_EQ(run.value("db_engine_version", "").rfind("SQLite 3.", 0), 0u) << run.dump();
 
-  // The stored object is exactly what the agent reported.
-  const auto object = s3.read_object(run.value("s3_key", ""));
-  ASSERT_TRUE(object.has_value());
-  EXPECT_EQ(object->size(), run.value("size_bytes", 0ull));
-  EXPECT_EQ(sha256_hex(*object), run.value("sha256", ""));
-  const std::filesystem::path blob = ws_.dir() / "object.bkpy";
-  std::ofstream(blob, std::ios::binary) << *object;
-
-  // backupy-decrypt with the control plane's token (it checks the token's sha256 too).
-  const std::string token = token_for(cp, run_id);
-  const std::filesystem::path token_file = ws_.dir() / "token";
-  std::ofstream(token_file) << token;
+  // The stored object is exactly what the agent reported; backupy-decrypt (which checks the
+  // token's sha256 too) restores it.
   const std::filesystem::path restored = ws_.dir() / "restored.db";
-  const CommandResult decrypt =
-      run_command({BACKUPY_DECRYPT_BIN, "--token-file", token_file.string(), "--in", blob.string(),
-                   "--out", restored.string()},
-                  {});
-  ASSERT_EQ(decrypt.exit_code, 0) << decrypt.err;
+  restore_with_backupy_decrypt(cp, s3, run, restored);
+  const std::filesystem::path blob = ws_.dir() / "object.bkpy";
+  const std::string token = token_for(cp, run_id);
   EXPECT_EQ(rows_of(restored), "5000/order 0/order 999");
 
   // The independent decryptor (Node's crypto) with the DEK from the token, then zstd -d.
@@ -310,6 +326,41 @@ TEST_F(AgentRunsTest, HooksEnabledByTheOperatorRunAroundTheBackup) {
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_EQ(text, "pre orders\npost success\n");
+}
+
+TEST_F(AgentRunsTest, APostgresDatabaseRestoresWithPgRestore) {
+  PostgresServer pg;
+  pg.psql(
+      "CREATE TABLE items(id serial PRIMARY KEY, name text, price numeric(10,2), blob bytea);"
+      "INSERT INTO items(name, price, blob) SELECT 'item ' || g || ' ✓', g * 1.25, "
+      "decode(md5(g::text), 'hex') FROM generate_series(1, 20000) g;");
+  const std::string checksum_sql =
+      "SELECT count(*) || '/' || md5(string_agg(t::text, ',' ORDER BY id)) FROM items t";
+  const std::string expected = pg.psql(checksum_sql);
+  target_yaml_ = "{id: lite, type: postgresql, display_name: Shop, connection: {host: \"" +
+                 pg.host() + "\", port: " + std::to_string(pg.port()) + ", database: \"" +
+                 pg.database() + "\", username: \"" + pg.user() + "\", password: \"" +
+                 pg.password() + "\", strategy: tcp}}";
+  S3Server s3;
+  ControlPlane cp(ws_, options(s3.endpoint()));
+  connect_agent(cp);
+  const std::string run_id = start_run(cp);
+  const Json run = cp.wait_for_run(run_id, kAdminToken, status_is("success"), 60s);
+  ASSERT_EQ(run.value("status", ""), "success") << run.dump() << agent_->log().dump_tail();
+  EXPECT_EQ(run.value("db_engine_version", "").rfind("PostgreSQL 15.", 0), 0u) << run.dump();
+
+  const std::filesystem::path dump = ws_.dir() / "shop.pgdump";
+  restore_with_backupy_decrypt(cp, s3, run, dump);
+  pg.psql("CREATE DATABASE restored");
+  const CommandResult restore = run_command(
+      {(PostgresServer::bin_dir() / "pg_restore").string(), "--no-owner", "-h", pg.host(), "-p",
+       std::to_string(pg.port()), "-U", pg.user(), "-d", "restored", dump.string()},
+      {{"PGPASSWORD", pg.password()}});
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_EQ(pg.psql(checksum_sql, "restored"), expected);
+  // The password never reached the agent's log.
+  agent_->log().poll();
+  EXPECT_EQ(agent_->log().raw().find(pg.password()), std::string::npos);
 }
 
 }  // namespace
