@@ -103,4 +103,27 @@ FileLock::FileLock(const std::filesystem::path& path)
   }
 }
 
+PrivateFile::PrivateFile(std::filesystem::path path, std::string_view content)
+    : path_(std::move(path)) {
+  UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd)
+    throw std::system_error(errno, std::generic_category(), "cannot create " + path_.string());
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      fd.reset();
+      ::unlink(path_.c_str());
+      throw std::system_error(err, std::generic_category(), "cannot write " + path_.string());
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+PrivateFile::~PrivateFile() {
+  ::unlink(path_.c_str());
+}
+
 }  // namespace backupy::core

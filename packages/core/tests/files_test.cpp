@@ -52,5 +52,19 @@ TEST_F(FilesTest, EnsurePrivateDirCreatesNestedDirectory) {
   EXPECT_THROW(ensure_private_dir(nested / "file" / "sub"), std::system_error);
 }
 
+TEST_F(FilesTest, PrivateFileIsExclusive0600AndRemovedWithItsOwner) {
+  const auto path = dir_ / "secret";
+  {
+    PrivateFile file(path, "*:*:*:*:pw\n");
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_EQ(read_file(path), "*:*:*:*:pw\n");
+    // Never reuses (or truncates) an existing file: someone else's is not ours.
+    EXPECT_THROW(PrivateFile(path, "other"), std::system_error);
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
 }  // namespace
 }  // namespace backupy::core

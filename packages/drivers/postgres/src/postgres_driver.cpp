@@ -1,8 +1,6 @@
 #include "backupy/drivers/postgres_driver.hpp"
 
-#include <fcntl.h>
 #include <libpq-fe.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "backupy/core/files.hpp"
 #include "backupy/core/quote.hpp"
 #include "backupy/process/child.hpp"
 #include "backupy/process/output_tail.hpp"
@@ -50,43 +49,6 @@ std::string one_line(std::string text, const std::string& password) {
   while (!text.empty() && text.back() == ' ') text.pop_back();
   return text;
 }
-
-// Removes the pgpass file when the dump ends (the temp dir goes too, later).
-class PassFile {
- public:
-  PassFile(fs::path path, const std::string& password) : path_(std::move(path)) {
-    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-      throw std::system_error(errno, std::generic_category(), "cannot create " + path_.string());
-    }
-    created_ = true;
-    // Wildcards for host, port, database and user: the file serves this one
-    // pg_dump, whose connection parameters are on its command line.
-    const std::string line = "*:*:*:*:" + postgres::pgpass_escape(password) + "\n";
-    std::size_t done = 0;
-    while (done < line.size()) {
-      const ssize_t n = ::write(fd, line.data() + done, line.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        const int err = errno;
-        ::close(fd);
-        throw std::system_error(err, std::generic_category(), "cannot write " + path_.string());
-      }
-      done += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-  }
-  PassFile(const PassFile&) = delete;
-  PassFile& operator=(const PassFile&) = delete;
-  ~PassFile() {
-    if (created_) ::unlink(path_.c_str());
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-  bool created_ = false;
-};
 
 class PostgresDriver : public Driver {
  public:
@@ -148,10 +110,14 @@ class PostgresDriver : public Driver {
     const fs::path pg_dump = choose_pg_dump();
     check_pg_dump_version(pg_dump, stop);
 
-    std::optional<PassFile> pass;
+    // Wildcards for host, port, database and user: the file serves this one
+    // pg_dump, whose connection parameters are on its command line.
+    std::optional<core::PrivateFile> pass;
     const fs::path pass_path = temp_dir_ / "backupy-pgpass";
     try {
-      if (!password_.empty()) pass.emplace(pass_path, password_);
+      if (!password_.empty()) {
+        pass.emplace(pass_path, "*:*:*:*:" + postgres::pgpass_escape(password_) + "\n");
+      }
     } catch (const std::system_error& e) {
       throw DriverError(prefix() + ": " + e.what());
     }

@@ -52,6 +52,21 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+// A private file (0600, created exclusively) holding a secret for a child
+// process — a pgpass file, a client's defaults file — removed when the owner
+// goes, on every path. Throws std::system_error naming the path.
+class PrivateFile {
+ public:
+  PrivateFile(std::filesystem::path path, std::string_view content);
+  ~PrivateFile();
+  PrivateFile(const PrivateFile&) = delete;
+  PrivateFile& operator=(const PrivateFile&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 // An exclusive advisory lock (flock) on a file, held for the object's life.
 // Used so that two agents never share one state directory.
 class FileLock {
