@@ -363,5 +363,42 @@ TEST_F(AgentRunsTest, APostgresDatabaseRestoresWithPgRestore) {
   EXPECT_EQ(agent_->log().raw().find(pg.password()), std::string::npos);
 }
 
+TEST_F(AgentRunsTest, AMariaDbDatabaseRestoresWithTheMariadbClient) {
+  MariaDbServer db;
+  db.sql(
+      "CREATE TABLE items(id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100), "
+      "price DECIMAL(10,2), blob_col BLOB) DEFAULT CHARSET=utf8mb4;"
+      "INSERT INTO items(name, price, blob_col) SELECT CONCAT('item ', seq, ' ✓ 🙂'), "
+      "seq * 1.25, UNHEX(MD5(seq)) FROM seq_1_to_20000;");
+  const std::string checksum_sql =
+      "SET SESSION group_concat_max_len = 1073741824; SELECT CONCAT(COUNT(*), '/', "
+      "MD5(GROUP_CONCAT(CONCAT_WS('/', id, name, price, HEX(blob_col)) ORDER BY id))) FROM items";
+  const std::string expected = db.sql(checksum_sql);
+  target_yaml_ = "{id: lite, type: mariadb, display_name: Shop, connection: {host: \"" + db.host() +
+                 "\", port: " + std::to_string(db.port()) + ", database: \"" + db.database() +
+                 "\", username: \"" + db.user() + "\", password: \"" + db.password() +
+                 "\", strategy: tcp}}";
+  S3Server s3;
+  ControlPlane cp(ws_, options(s3.endpoint()));
+  connect_agent(cp);
+  const std::string run_id = start_run(cp);
+  const Json run = cp.wait_for_run(run_id, kAdminToken, status_is("success"), 60s);
+  ASSERT_EQ(run.value("status", ""), "success") << run.dump() << agent_->log().dump_tail();
+  EXPECT_EQ(run.value("db_engine_version", "").rfind("MariaDB ", 0), 0u) << run.dump();
+
+  const std::filesystem::path dump = ws_.dir() / "shop.sql";
+  restore_with_backupy_decrypt(cp, s3, run, dump);
+  db.sql("CREATE DATABASE restored");
+  const CommandResult restore =
+      run_command({"/bin/sh", "-c", "exec mariadb \"$0\" restored < \"$1\"",
+                   "--defaults-extra-file=" + db.client_options_file().string(), dump.string()},
+                  {{"PATH", "/usr/bin:/bin"}});
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_EQ(db.sql("USE restored; " + checksum_sql), expected);
+  // The password never reached the agent's log.
+  agent_->log().poll();
+  EXPECT_EQ(agent_->log().raw().find(db.password()), std::string::npos);
+}
+
 }  // namespace
 }  // namespace backupy::testing

@@ -2,14 +2,23 @@
 #include <nlohmann/json.hpp>
 
 #include "backupy/core/build_info.hpp"
+#include "backupy/drivers/builtin.hpp"
 #include "backupy/hostinfo/identity.hpp"
 #include "backupy/wire/capabilities.hpp"
 #include "commands.hpp"
 
 namespace backupy::agent {
 
+// The v1 capability strings name what the build can dump ("pg_dump",
+// "mysqldump"), so they follow the registered engines.
 std::vector<std::string> agent_capabilities() {
-  return {std::string(wire::kCapDeliveryAck)};
+  const drivers::DriverRegistry engines = drivers::builtin_drivers();
+  std::vector<std::string> capabilities = {std::string(wire::kCapDeliveryAck)};
+  if (engines.supports(backup::v1::POSTGRESQL)) capabilities.emplace_back("pg_dump");
+  if (engines.supports(backup::v1::MYSQL) || engines.supports(backup::v1::MARIADB)) {
+    capabilities.emplace_back("mysqldump");
+  }
+  return capabilities;
 }
 
 int print_version(bool json) {
