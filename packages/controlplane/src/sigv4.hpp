@@ -41,7 +41,7 @@ struct Credentials {
 };
 
 struct PresignRequest {
-  std::string_view method;  // "GET" or "PUT"
+  std::string method;  // "GET" or "PUT"
   Endpoint endpoint;
   bool path_style = true;
   std::string bucket;

@@ -1,0 +1,328 @@
+#include "backupy/drivers/mysql_driver.hpp"
+
+#include <errmsg.h>
+#include <fcntl.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <optional>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "backupy/core/quote.hpp"
+#include "backupy/process/child.hpp"
+#include "backupy/process/output_tail.hpp"
+#include "backupy/process/pump.hpp"
+#include "backupy/stream/cancelled.hpp"
+#include "mysql_support.hpp"
+
+namespace backupy::drivers {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct MysqlCloser {
+  void operator()(MYSQL* conn) const { mysql_close(conn); }
+};
+struct ResultCloser {
+  void operator()(MYSQL_RES* result) const { mysql_free_result(result); }
+};
+using MysqlConn = std::unique_ptr<MYSQL, MysqlCloser>;
+using MysqlResult = std::unique_ptr<MYSQL_RES, ResultCloser>;
+
+// A message as one line, with the password masked should it ever be echoed.
+std::string one_line(std::string text, const std::string& password) {
+  if (password.size() >= 3) {
+    for (auto at = text.find(password); at != std::string::npos; at = text.find(password, at)) {
+      text.replace(at, password.size(), "***");
+    }
+  }
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  std::replace(text.begin(), text.end(), '\t', ' ');
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+// The private option file with the credentials; removed when the dump ends
+// (the temp dir goes too, later).
+class OptionFile {
+ public:
+  OptionFile(fs::path path, const std::string& content) : path_(std::move(path)) {
+    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      throw std::system_error(errno, std::generic_category(), "cannot create " + path_.string());
+    }
+    created_ = true;
+    std::size_t done = 0;
+    while (done < content.size()) {
+      const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int err = errno;
+        ::close(fd);
+        throw std::system_error(err, std::generic_category(), "cannot write " + path_.string());
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+  }
+  OptionFile(const OptionFile&) = delete;
+  OptionFile& operator=(const OptionFile&) = delete;
+  ~OptionFile() {
+    if (created_) ::unlink(path_.c_str());
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+  bool created_ = false;
+};
+
+class MysqlDriver : public Driver {
+ public:
+  MysqlDriver(const DumpContext& context, MysqlOptions options)
+      : target_(context.target), temp_dir_(context.temp_dir), options_(std::move(options)) {
+    const auto& c = target_.connection();
+    strategy_ = c.strategy();
+    socket_ = strategy_ == backup::v1::UNIX_SOCKET;
+    host_ = !c.host().empty() ? c.host() : (socket_ ? "/run/mysqld/mysqld.sock" : "127.0.0.1");
+    port_ = c.port() != 0 ? c.port() : 3306;
+    database_ = c.database();
+    user_ = c.username();
+    password_ = c.password_secret_ref();
+    engine_ = target_.type() == backup::v1::MYSQL ? "MySQL" : "MariaDB";
+  }
+
+  std::string probe() override {
+    validate();
+    MysqlConn conn(mysql_init(nullptr));
+    if (!conn) throw DriverError(prefix() + ": out of memory creating a MariaDB client handle");
+    const unsigned int timeout = static_cast<unsigned int>(options_.connect_timeout.count());
+    mysql_options(conn.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    const unsigned int protocol = socket_ ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
+    mysql_options(conn.get(), MYSQL_OPT_PROTOCOL, &protocol);
+    mysql_options(conn.get(), MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    if (!mysql_real_connect(conn.get(), socket_ ? nullptr : host_.c_str(), user_.c_str(),
+                            password_.c_str(), database_.c_str(), socket_ ? 0 : port_,
+                            socket_ ? host_.c_str() : nullptr, 0)) {
+      throw connection_error(mysql_errno(conn.get()), mysql_error(conn.get()));
+    }
+    const auto row = query_row(conn.get(), "SELECT VERSION(), @@version_comment", 2);
+    mariadb_ = mysql::is_mariadb(row[0], row[1]);
+    server_version_ = mysql::server_version_text(row[0], row[1]);
+    const auto size = query_row(conn.get(),
+                                "SELECT COALESCE(SUM(data_length), 0) FROM "
+                                "information_schema.tables WHERE table_schema = DATABASE()",
+                                1);
+    try {
+      size_ = std::stoull(size[0]);
+    } catch (const std::exception&) {
+      size_ = 0;
+    }
+    return server_version_;
+  }
+
+  std::optional<std::uint64_t> size_hint() const override {
+    return size_ ? std::optional<std::uint64_t>(size_) : std::nullopt;
+  }
+
+  void dump(stream::ByteSink& out, std::stop_token stop) override {
+    if (server_version_.empty()) probe();
+    if (stop.stop_requested()) throw stream::Cancelled();
+    const fs::path tool = choose_tool();
+    const std::string name = tool.filename().string();
+
+    std::optional<OptionFile> options_file;
+    const fs::path options_path = temp_dir_ / "backupy-my.cnf";
+    try {
+      std::string content = "[client]\nuser=" + mysql::option_file_quote(user_) + "\n";
+      if (!password_.empty()) content += "password=" + mysql::option_file_quote(password_) + "\n";
+      options_file.emplace(options_path, content);
+    } catch (const std::system_error& e) {
+      throw DriverError(prefix() + ": " + e.what());
+    }
+
+    process::SpawnOptions spawn;
+    // --defaults-extra-file must be the first argument.
+    spawn.argv = {tool.string(),
+                  "--defaults-extra-file=" + options_path.string(),
+                  "--single-transaction",
+                  "--skip-lock-tables",
+                  "--quick",
+                  "--routines",
+                  "--triggers",
+                  "--events",
+                  "--hex-blob",
+                  "--no-tablespaces",
+                  "--default-character-set=utf8mb4"};
+    if (socket_) {
+      spawn.argv.insert(spawn.argv.end(), {"--protocol=SOCKET", "--socket=" + host_});
+    } else {
+      spawn.argv.insert(spawn.argv.end(),
+                        {"--protocol=TCP", "--host=" + host_, "--port=" + std::to_string(port_)});
+    }
+    spawn.argv.push_back(database_);
+    spawn.env = child_env();
+    spawn.cwd = temp_dir_;
+
+    process::Child child = spawn_or_throw(spawn, tool);
+    process::OutputTail tail(4096);
+    mysql::TailRing ring(512);
+    std::uint64_t bytes = 0;
+    process::PumpOptions pump_options;
+    pump_options.on_stdout = [&](std::span<const char> data) {
+      ring.append(data);
+      bytes += data.size();
+      out.write(std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
+    };
+    pump_options.on_stderr = [&](std::span<const char> data) { tail.append(data); };
+    const process::PumpResult result = process::pump(child, pump_options, stop);
+    if (result.ending == process::PumpResult::Ending::stopped) throw stream::Cancelled();
+    if (!result.ok()) {
+      throw DriverError(prefix() + ": " + name + " failed (" + result.status.describe() + ")" +
+                        (tail.empty() ? std::string() : ": " + one_line(tail.text(), password_)));
+    }
+    if (!mysql::ends_with_dump_trailer(ring.text())) {
+      throw DriverError(prefix() + ": " + name + " exited 0 but its output (" +
+                        std::to_string(bytes) +
+                        " bytes) does not end with the \"-- Dump completed\" trailer" +
+                        (tail.empty() ? std::string() : ": " + one_line(tail.text(), password_)));
+    }
+  }
+
+ private:
+  std::string where() const {
+    return (socket_ ? "socket " + host_ : host_ + ":" + std::to_string(port_)) + ", database " +
+           core::quoted(database_);
+  }
+  // "target my1 (MariaDB 127.0.0.1:3306, database "app")"
+  std::string prefix() const {
+    return "target " + target_.id() + " (" + engine_ + " " + where() + ")";
+  }
+
+  void validate() const {
+    if (strategy_ == backup::v1::DOCKER_EXEC) {
+      throw DriverError("target " + target_.id() +
+                        ": the DOCKER_EXEC strategy is not supported by the " + engine_ +
+                        " driver of this agent build");
+    }
+    if (database_.empty()) {
+      throw DriverError("target " + target_.id() + ": connection.database must name a database");
+    }
+    if (database_.starts_with('-')) {
+      throw DriverError("target " + target_.id() + ": connection.database " +
+                        core::quoted(database_) + " must not start with '-'");
+    }
+    if (user_.empty()) {
+      throw DriverError("target " + target_.id() + ": connection.username must be set");
+    }
+    if (socket_ && !host_.starts_with('/')) {
+      throw DriverError("target " + target_.id() +
+                        ": with the UNIX_SOCKET strategy connection.host must be the absolute "
+                        "path of the server's socket file, not " +
+                        core::quoted(host_));
+    }
+  }
+
+  DriverError connection_error(unsigned int code, const char* message) const {
+    const std::string detail = one_line(message ? message : "", password_);
+    switch (code) {
+      case ER_ACCESS_DENIED_ERROR:
+      case ER_DBACCESS_DENIED_ERROR:
+      case ER_ACCESS_DENIED_NO_PASSWORD_ERROR:
+        return DriverError("target " + target_.id() + ": access denied for user " +
+                           core::quoted(user_) + " at " + where() +
+                           " (check the username, password and grants): " + detail);
+      case ER_BAD_DB_ERROR:
+        return DriverError("target " + target_.id() + ": database " + core::quoted(database_) +
+                           " does not exist on the " + engine_ + " server at " +
+                           (socket_ ? "socket " + host_ : host_ + ":" + std::to_string(port_)));
+      case CR_CONNECTION_ERROR:
+      case CR_CONN_HOST_ERROR:
+      case CR_UNKNOWN_HOST:
+      case CR_SERVER_GONE_ERROR:
+      case CR_SERVER_LOST:
+      case CR_IPSOCK_ERROR:
+      case CR_SOCKET_CREATE_ERROR:
+        return DriverError("target " + target_.id() + ": " + engine_ + " server unreachable at " +
+                           where() + ": " + detail);
+      default:
+        return DriverError(prefix() + ": cannot connect (error " + std::to_string(code) +
+                           "): " + detail);
+    }
+  }
+
+  std::vector<std::string> query_row(MYSQL* conn, const char* sql, unsigned int columns) const {
+    if (mysql_query(conn, sql) != 0) {
+      throw DriverError(prefix() + ": " + sql +
+                        " failed: " + one_line(mysql_error(conn), password_));
+    }
+    MysqlResult result(mysql_store_result(conn));
+    MYSQL_ROW row = result ? mysql_fetch_row(result.get()) : nullptr;
+    if (!row || mysql_num_fields(result.get()) < columns) {
+      throw DriverError(prefix() + ": " + sql +
+                        " returned no row: " + one_line(mysql_error(conn), password_));
+    }
+    std::vector<std::string> values;
+    for (unsigned int i = 0; i < columns; ++i) values.emplace_back(row[i] ? row[i] : "");
+    return values;
+  }
+
+  std::vector<std::string> child_env() const {
+    return {"PATH=" + options_.child_path, "LC_ALL=C.UTF-8"};
+  }
+
+  fs::path choose_tool() const {
+    const std::vector<std::string> names =
+        mariadb_ ? std::vector<std::string>{"mariadb-dump", "mysqldump"}
+                 : std::vector<std::string>{"mysqldump", "mariadb-dump"};
+    for (const auto& name : names) {
+      if (auto found = process::find_program(name, child_env())) return *found;
+    }
+    throw DriverError(prefix() + ": neither " + names[0] + " nor " + names[1] + " found in PATH " +
+                      options_.child_path + "; install the " +
+                      (mariadb_ ? "MariaDB client (mariadb-client)" : "MySQL client") +
+                      " or use the DOCKER_EXEC strategy");
+  }
+
+  process::Child spawn_or_throw(const process::SpawnOptions& spawn, const fs::path& tool) const {
+    try {
+      return process::Child::spawn(spawn);
+    } catch (const std::system_error& e) {
+      throw DriverError(prefix() + ": cannot run " + tool.string() + ": " + e.what());
+    }
+  }
+
+  backup::v1::Target target_;
+  fs::path temp_dir_;
+  MysqlOptions options_;
+  backup::v1::ConnectionStrategy strategy_ = backup::v1::TCP;
+  bool socket_ = false;
+  std::string host_;
+  std::uint32_t port_ = 3306;
+  std::string database_;
+  std::string user_;
+  std::string password_;
+  std::string engine_;
+  std::string server_version_;
+  bool mariadb_ = true;
+  std::uint64_t size_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Driver> make_mysql_driver_with(const DumpContext& context,
+                                               const MysqlOptions& options) {
+  return std::make_unique<MysqlDriver>(context, options);
+}
+
+std::unique_ptr<Driver> make_mysql_driver(const DumpContext& context) {
+  return make_mysql_driver_with(context, MysqlOptions{});
+}
+
+}  // namespace backupy::drivers
