@@ -806,8 +806,12 @@ TEST_F(RunManagerTest, ADamagedSpoolFileIsNotUploaded) {
   {
     std::fstream file(options_.spool_dir / "run-damaged.bkpy",
                       std::ios::in | std::ios::out | std::ios::binary);
+    // Flip a byte (writing a fixed value would be a no-op when the random
+    // ciphertext already held it: one run in 256).
+    file.seekg(100);
+    const char byte = static_cast<char>(file.get());
     file.seekp(100);
-    file.put('\x5a');
+    file.put(static_cast<char>(~byte));
   }
   TestHttpServer working({Reply{}});
   auto creds = journal_->get("run-damaged")->creds;
