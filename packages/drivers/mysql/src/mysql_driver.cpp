@@ -14,7 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "backupy/core/files.hpp"
 #include "backupy/core/quote.hpp"
+#include "backupy/drivers/dump_tool.hpp"
 #include "backupy/process/child.hpp"
 #include "backupy/process/output_tail.hpp"
 #include "backupy/process/pump.hpp"
@@ -34,54 +36,6 @@ struct ResultCloser {
 };
 using MysqlConn = std::unique_ptr<MYSQL, MysqlCloser>;
 using MysqlResult = std::unique_ptr<MYSQL_RES, ResultCloser>;
-
-// A message as one line, with the password masked should it ever be echoed.
-std::string one_line(std::string text, const std::string& password) {
-  if (password.size() >= 3) {
-    for (auto at = text.find(password); at != std::string::npos; at = text.find(password, at)) {
-      text.replace(at, password.size(), "***");
-    }
-  }
-  std::replace(text.begin(), text.end(), '\n', ' ');
-  std::replace(text.begin(), text.end(), '\t', ' ');
-  while (!text.empty() && text.back() == ' ') text.pop_back();
-  return text;
-}
-
-// The private option file with the credentials; removed when the dump ends
-// (the temp dir goes too, later).
-class OptionFile {
- public:
-  OptionFile(fs::path path, const std::string& content) : path_(std::move(path)) {
-    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-      throw std::system_error(errno, std::generic_category(), "cannot create " + path_.string());
-    }
-    created_ = true;
-    std::size_t done = 0;
-    while (done < content.size()) {
-      const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        const int err = errno;
-        ::close(fd);
-        throw std::system_error(err, std::generic_category(), "cannot write " + path_.string());
-      }
-      done += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-  }
-  OptionFile(const OptionFile&) = delete;
-  OptionFile& operator=(const OptionFile&) = delete;
-  ~OptionFile() {
-    if (created_) ::unlink(path_.c_str());
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-  bool created_ = false;
-};
 
 class MysqlDriver : public Driver {
  public:
@@ -137,7 +91,7 @@ class MysqlDriver : public Driver {
     const fs::path tool = choose_tool();
     const std::string name = tool.filename().string();
 
-    std::optional<OptionFile> options_file;
+    std::optional<core::PrivateFile> options_file;
     const fs::path options_path = temp_dir_ / "backupy-my.cnf";
     try {
       std::string content = "[client]\nuser=" + mysql::option_file_quote(user_) + "\n";
@@ -171,27 +125,13 @@ class MysqlDriver : public Driver {
     spawn.cwd = temp_dir_;
 
     process::Child child = spawn_or_throw(spawn, tool);
-    process::OutputTail tail(4096);
     mysql::TailRing ring(512);
-    std::uint64_t bytes = 0;
-    process::PumpOptions pump_options;
-    pump_options.on_stdout = [&](std::span<const char> data) {
-      ring.append(data);
-      bytes += data.size();
-      out.write(std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
-    };
-    pump_options.on_stderr = [&](std::span<const char> data) { tail.append(data); };
-    const process::PumpResult result = process::pump(child, pump_options, stop);
-    if (result.ending == process::PumpResult::Ending::stopped) throw stream::Cancelled();
-    if (!result.ok()) {
-      throw DriverError(prefix() + ": " + name + " failed (" + result.status.describe() + ")" +
-                        (tail.empty() ? std::string() : ": " + one_line(tail.text(), password_)));
-    }
+    const DumpToolRun run = run_dump_tool(child, out, stop, prefix() + ": " + name, password_,
+                                          [&](std::span<const char> data) { ring.append(data); });
     if (!mysql::ends_with_dump_trailer(ring.text())) {
-      throw DriverError(prefix() + ": " + name + " exited 0 but its output (" +
-                        std::to_string(bytes) +
-                        " bytes) does not end with the \"-- Dump completed\" trailer" +
-                        (tail.empty() ? std::string() : ": " + one_line(tail.text(), password_)));
+      throw DriverError(
+          prefix() + ": " + name + " exited 0 but its output (" + std::to_string(run.bytes) +
+          " bytes) does not end with the \"-- Dump completed\" trailer" + run.tail_suffix());
     }
   }
 
@@ -230,7 +170,7 @@ class MysqlDriver : public Driver {
   }
 
   DriverError connection_error(unsigned int code, const char* message) const {
-    const std::string detail = one_line(message ? message : "", password_);
+    const std::string detail = one_line_masked(message ? message : "", password_);
     switch (code) {
       case ER_ACCESS_DENIED_ERROR:
       case ER_DBACCESS_DENIED_ERROR:
@@ -260,13 +200,13 @@ class MysqlDriver : public Driver {
   std::vector<std::string> query_row(MYSQL* conn, const char* sql, unsigned int columns) const {
     if (mysql_query(conn, sql) != 0) {
       throw DriverError(prefix() + ": " + sql +
-                        " failed: " + one_line(mysql_error(conn), password_));
+                        " failed: " + one_line_masked(mysql_error(conn), password_));
     }
     MysqlResult result(mysql_store_result(conn));
     MYSQL_ROW row = result ? mysql_fetch_row(result.get()) : nullptr;
     if (!row || mysql_num_fields(result.get()) < columns) {
       throw DriverError(prefix() + ": " + sql +
-                        " returned no row: " + one_line(mysql_error(conn), password_));
+                        " returned no row: " + one_line_masked(mysql_error(conn), password_));
     }
     std::vector<std::string> values;
     for (unsigned int i = 0; i < columns; ++i) values.emplace_back(row[i] ? row[i] : "");

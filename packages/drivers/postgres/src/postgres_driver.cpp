@@ -11,6 +11,7 @@
 
 #include "backupy/core/files.hpp"
 #include "backupy/core/quote.hpp"
+#include "backupy/drivers/dump_tool.hpp"
 #include "backupy/process/child.hpp"
 #include "backupy/process/output_tail.hpp"
 #include "backupy/process/pump.hpp"
@@ -35,19 +36,6 @@ using PgResult = std::unique_ptr<PGresult, PgResultCloser>;
 
 bool contains(std::string_view text, std::string_view what) {
   return text.find(what) != std::string_view::npos;
-}
-
-// libpq's message as one line, with the password masked should a server ever echo it.
-std::string one_line(std::string text, const std::string& password) {
-  if (password.size() >= 3) {
-    for (auto at = text.find(password); at != std::string::npos; at = text.find(password, at)) {
-      text.replace(at, password.size(), "***");
-    }
-  }
-  std::replace(text.begin(), text.end(), '\n', ' ');
-  std::replace(text.begin(), text.end(), '\t', ' ');
-  while (!text.empty() && text.back() == ' ') text.pop_back();
-  return text;
 }
 
 class PostgresDriver : public Driver {
@@ -133,28 +121,17 @@ class PostgresDriver : public Driver {
     spawn.cwd = temp_dir_;
 
     process::Child child = spawn_or_throw(spawn, pg_dump);
-    process::OutputTail tail(4096);
     std::string head;
-    std::uint64_t bytes = 0;
-    process::PumpOptions pump_options;
-    pump_options.on_stdout = [&](std::span<const char> data) {
-      if (head.size() < kMagic.size()) {
-        head.append(data.data(), std::min(data.size(), kMagic.size() - head.size()));
-      }
-      bytes += data.size();
-      out.write(std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
-    };
-    pump_options.on_stderr = [&](std::span<const char> data) { tail.append(data); };
-    const process::PumpResult result = process::pump(child, pump_options, stop);
-    if (result.ending == process::PumpResult::Ending::stopped) throw stream::Cancelled();
-    if (!result.ok()) {
-      throw DriverError(prefix() + ": pg_dump failed (" + result.status.describe() + ")" +
-                        (tail.empty() ? std::string() : ": " + one_line(tail.text(), password_)));
-    }
+    const DumpToolRun run = run_dump_tool(
+        child, out, stop, prefix() + ": pg_dump", password_, [&](std::span<const char> data) {
+          if (head.size() < kMagic.size()) {
+            head.append(data.data(), std::min(data.size(), kMagic.size() - head.size()));
+          }
+        });
     if (head != kMagic) {
-      throw DriverError(prefix() + ": pg_dump exited 0 but its output (" + std::to_string(bytes) +
-                        " bytes) is not a custom-format archive (no PGDMP header)" +
-                        (tail.empty() ? std::string() : ": " + one_line(tail.text(), password_)));
+      throw DriverError(
+          prefix() + ": pg_dump exited 0 but its output (" + std::to_string(run.bytes) +
+          " bytes) is not a custom-format archive (no PGDMP header)" + run.tail_suffix());
     }
   }
 
@@ -188,7 +165,7 @@ class PostgresDriver : public Driver {
   }
 
   DriverError connection_error(const std::string& libpq_message) const {
-    const std::string detail = one_line(libpq_message, password_);
+    const std::string detail = one_line_masked(libpq_message, password_);
     if (contains(detail, "authentication failed") || contains(detail, "no password supplied") ||
         contains(detail, "password authentication") || contains(detail, "no pg_hba.conf entry")) {
       return DriverError("target " + target_.id() + ": authentication failed for user " +
@@ -217,7 +194,7 @@ class PostgresDriver : public Driver {
     PgResult result(PQexec(conn, sql));
     if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK || PQntuples(result.get()) < 1) {
       throw DriverError(prefix() + ": " + sql +
-                        " failed: " + one_line(PQerrorMessage(conn), password_));
+                        " failed: " + one_line_masked(PQerrorMessage(conn), password_));
     }
     return PQgetvalue(result.get(), 0, 0);
   }
@@ -267,7 +244,7 @@ class PostgresDriver : public Driver {
     if (!result.ok() || !major) {
       throw DriverError(prefix() + ": " + pg_dump.string() + " --version failed (" +
                         result.status.describe() +
-                        "): " + one_line(tail.empty() ? output : tail.text(), password_));
+                        "): " + one_line_masked(tail.empty() ? output : tail.text(), password_));
     }
     if (*major < server_major_) {
       throw DriverError(prefix() + ": pg_dump " + *version + " (" + pg_dump.string() +

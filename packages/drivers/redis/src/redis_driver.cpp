@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backupy/core/quote.hpp"
+#include "backupy/drivers/dump_tool.hpp"
 #include "backupy/stream/cancelled.hpp"
 #include "redis_support.hpp"
 
@@ -199,13 +200,7 @@ class RedisDriver : public Driver {
     const std::string name = args.front();
     if (!reply) throw io_error(c, name);
     if (reply->type == REDIS_REPLY_ERROR && !errors_ok) {
-      std::string detail(reply->str, reply->len);
-      if (password_.size() >= 3) {
-        for (auto at = detail.find(password_); at != std::string::npos;
-             at = detail.find(password_, at)) {
-          detail.replace(at, password_.size(), "***");
-        }
-      }
+      const std::string detail = one_line_masked(std::string(reply->str, reply->len), password_);
       if (detail.starts_with("WRONGPASS") || detail.starts_with("NOAUTH") ||
           contains(detail, "invalid password") || contains(detail, "invalid username-password")) {
         throw DriverError("target " + target_.id() + ": authentication failed" +
