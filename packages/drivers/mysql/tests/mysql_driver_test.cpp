@@ -22,6 +22,7 @@
 
 #include "backupy/blob/blob_reader.hpp"
 #include "backupy/compress/codec.hpp"
+#include "backupy/drivers/testing/driver_test_kit.hpp"
 #include "backupy/pipeline/pipeline.hpp"
 #include "backupy/stream/cancelled.hpp"
 #include "backupy/stream/memory_sink.hpp"
@@ -34,22 +35,7 @@ namespace {
 namespace fs = std::filesystem;
 using test_support::MariaDbServer;
 using test_support::TempDir;
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string trim(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
-}
-
-std::array<std::uint8_t, 32> dek() {
-  std::array<std::uint8_t, 32> key{};
-  key.fill(0x5A);
-  return key;
-}
+using namespace drivers::testing;
 
 // Every checksum the round trip must preserve (unqualified names: run in the
 // database being compared).
@@ -141,74 +127,6 @@ class MysqlDriverTest : public ::testing::Test {
   static inline std::unique_ptr<MariaDbServer> server_;
   TempDir scratch_{"backupy-my-scratch"};
 };
-
-// A sink that runs a callback on its first write (while the dump tool is
-// running and blocked on the pipe), then counts the bytes.
-class FirstWriteSink : public stream::ByteSink {
- public:
-  explicit FirstWriteSink(std::function<void()> on_first) : on_first_(std::move(on_first)) {}
-  void write(std::span<const std::uint8_t> data) override {
-    if (!fired_) {
-      fired_ = true;
-      on_first_();
-    }
-    bytes_ += data.size();
-  }
-  void finish() override {}
-  std::uint64_t bytes() const { return bytes_; }
-
- private:
-  std::function<void()> on_first_;
-  bool fired_ = false;
-  std::uint64_t bytes_ = 0;
-};
-
-// Direct children of this process whose command is mariadb-dump/mysqldump.
-std::vector<pid_t> dump_children() {
-  std::vector<pid_t> found;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const std::string stat = read_file(entry.path() / "stat");
-    const auto open = stat.find('(');
-    const auto close = stat.rfind(')');
-    if (open == std::string::npos || close == std::string::npos) continue;
-    const std::string comm = stat.substr(open + 1, close - open - 1);
-    int ppid = 0;
-    char state = 0;
-    if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) != 2) continue;
-    if (ppid == ::getpid() && (comm == "mariadb-dump" || comm == "mysqldump") && state != 'Z') {
-      found.push_back(std::stoi(name));
-    }
-  }
-  return found;
-}
-
-std::vector<std::string> split_nul(const std::string& text) {
-  std::vector<std::string> parts;
-  std::string current;
-  for (char c : text) {
-    if (c == '\0') {
-      parts.push_back(current);
-      current.clear();
-    } else {
-      current.push_back(c);
-    }
-  }
-  if (!current.empty()) parts.push_back(current);
-  return parts;
-}
-
-template <typename F>
-std::string driver_error_of(F&& f) {
-  try {
-    f();
-  } catch (const DriverError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected DriverError";
-  return {};
-}
 
 TEST_F(MysqlDriverTest, ProbeReportsTheServerVersionWithoutDistributionSuffix) {
   auto driver = make_mysql_driver(context());
@@ -333,7 +251,7 @@ TEST_F(MysqlDriverTest, DumpToolSeesNoPasswordInArgvAndNoAgentSecretsInItsEnviro
   std::vector<std::string> argv, env;
   std::string options_mode, options_text;
   FirstWriteSink sink([&] {
-    const auto children = dump_children();
+    const auto children = children_named({"mariadb-dump", "mysqldump"});
     ASSERT_EQ(children.size(), 1u);
     const fs::path proc = "/proc/" + std::to_string(children.front());
     argv = split_nul(read_file(proc / "cmdline"));
@@ -410,11 +328,11 @@ TEST_F(MysqlDriverTest, StopTokenKillsTheDumpToolAndThrowsCancelled) {
   driver->probe();
   std::stop_source stop;
   FirstWriteSink sink([&] {
-    ASSERT_EQ(dump_children().size(), 1u);
+    ASSERT_EQ(children_named({"mariadb-dump", "mysqldump"}).size(), 1u);
     stop.request_stop();
   });
   EXPECT_THROW(driver->dump(sink, stop.get_token()), stream::Cancelled);
-  EXPECT_TRUE(dump_children().empty());
+  EXPECT_TRUE(children_named({"mariadb-dump", "mysqldump"}).empty());
   for (const auto& entry : fs::directory_iterator(scratch_.path())) {
     ADD_FAILURE() << "left behind: " << entry.path();
   }
@@ -424,7 +342,7 @@ TEST_F(MysqlDriverTest, DumpToolKilledMidwayFailsWithItsStatus) {
   auto driver = make_mysql_driver(context("my-killed"));
   driver->probe();
   FirstWriteSink sink([&] {
-    const auto children = dump_children();
+    const auto children = children_named({"mariadb-dump", "mysqldump"});
     ASSERT_EQ(children.size(), 1u);
     ::kill(children.front(), SIGKILL);
   });
@@ -432,7 +350,7 @@ TEST_F(MysqlDriverTest, DumpToolKilledMidwayFailsWithItsStatus) {
   EXPECT_NE(message.find("mariadb-dump failed"), std::string::npos) << message;
   EXPECT_NE(message.find("signal 9"), std::string::npos) << message;
   EXPECT_NE(message.find("my-killed"), std::string::npos) << message;
-  EXPECT_TRUE(dump_children().empty());
+  EXPECT_TRUE(children_named({"mariadb-dump", "mysqldump"}).empty());
 }
 
 TEST_F(MysqlDriverTest, MissingDumpToolIsAPreciseError) {

@@ -21,6 +21,7 @@
 
 #include "backupy/blob/blob_reader.hpp"
 #include "backupy/compress/codec.hpp"
+#include "backupy/drivers/testing/driver_test_kit.hpp"
 #include "backupy/pipeline/pipeline.hpp"
 #include "backupy/stream/cancelled.hpp"
 #include "backupy/stream/memory_sink.hpp"
@@ -33,22 +34,7 @@ namespace {
 namespace fs = std::filesystem;
 using test_support::PostgresServer;
 using test_support::TempDir;
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string trim(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
-}
-
-std::array<std::uint8_t, 32> dek() {
-  std::array<std::uint8_t, 32> key{};
-  key.fill(0x3C);
-  return key;
-}
+using namespace drivers::testing;
 
 // Every checksum the round trip must preserve.
 constexpr const char* kChecksums =
@@ -122,72 +108,6 @@ class PostgresDriverTest : public ::testing::Test {
   static inline std::unique_ptr<PostgresServer> server_;
   TempDir scratch_{"backupy-pg-scratch"};
 };
-
-// A sink that runs a callback on its first write (while pg_dump is running
-// and blocked on the pipe), then keeps the bytes.
-class FirstWriteSink : public stream::ByteSink {
- public:
-  explicit FirstWriteSink(std::function<void()> on_first) : on_first_(std::move(on_first)) {}
-  void write(std::span<const std::uint8_t> data) override {
-    if (!fired_) {
-      fired_ = true;
-      on_first_();
-    }
-    bytes_ += data.size();
-  }
-  void finish() override {}
-  std::uint64_t bytes() const { return bytes_; }
-
- private:
-  std::function<void()> on_first_;
-  bool fired_ = false;
-  std::uint64_t bytes_ = 0;
-};
-
-// Direct children of this process whose command is pg_dump.
-std::vector<pid_t> pg_dump_children() {
-  std::vector<pid_t> found;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const std::string stat = read_file(entry.path() / "stat");
-    const auto open = stat.find('(');
-    const auto close = stat.rfind(')');
-    if (open == std::string::npos || close == std::string::npos) continue;
-    const std::string comm = stat.substr(open + 1, close - open - 1);
-    int ppid = 0;
-    char state = 0;
-    if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) != 2) continue;
-    if (ppid == ::getpid() && comm == "pg_dump" && state != 'Z') found.push_back(std::stoi(name));
-  }
-  return found;
-}
-
-std::vector<std::string> split_nul(const std::string& text) {
-  std::vector<std::string> parts;
-  std::string current;
-  for (char c : text) {
-    if (c == '\0') {
-      parts.push_back(current);
-      current.clear();
-    } else {
-      current.push_back(c);
-    }
-  }
-  if (!current.empty()) parts.push_back(current);
-  return parts;
-}
-
-template <typename F>
-std::string driver_error_of(F&& f) {
-  try {
-    f();
-  } catch (const DriverError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected DriverError";
-  return {};
-}
 
 TEST_F(PostgresDriverTest, ProbeReportsTheServerVersionWithoutDistributionSuffix) {
   auto driver = make_postgres_driver(context());
@@ -295,7 +215,7 @@ TEST_F(PostgresDriverTest, PgDumpSeesNoPasswordInArgvAndNoAgentSecretsInItsEnvir
   std::vector<std::string> argv, env;
   std::string passfile_mode;
   FirstWriteSink sink([&] {
-    const auto children = pg_dump_children();
+    const auto children = children_named({"pg_dump"});
     ASSERT_EQ(children.size(), 1u);
     const fs::path proc = "/proc/" + std::to_string(children.front());
     argv = split_nul(read_file(proc / "cmdline"));
@@ -339,18 +259,18 @@ TEST_F(PostgresDriverTest, StopTokenKillsPgDumpAndThrowsCancelled) {
   driver->probe();
   std::stop_source stop;
   FirstWriteSink sink([&] {
-    ASSERT_EQ(pg_dump_children().size(), 1u);
+    ASSERT_EQ(children_named({"pg_dump"}).size(), 1u);
     stop.request_stop();
   });
   EXPECT_THROW(driver->dump(sink, stop.get_token()), stream::Cancelled);
-  EXPECT_TRUE(pg_dump_children().empty());
+  EXPECT_TRUE(children_named({"pg_dump"}).empty());
 }
 
 TEST_F(PostgresDriverTest, PgDumpKilledMidwayFailsWithItsStatus) {
   auto driver = make_postgres_driver(context("pg-killed"));
   driver->probe();
   FirstWriteSink sink([&] {
-    const auto children = pg_dump_children();
+    const auto children = children_named({"pg_dump"});
     ASSERT_EQ(children.size(), 1u);
     ::kill(children.front(), SIGKILL);
   });
@@ -358,7 +278,7 @@ TEST_F(PostgresDriverTest, PgDumpKilledMidwayFailsWithItsStatus) {
   EXPECT_NE(message.find("pg_dump failed"), std::string::npos) << message;
   EXPECT_NE(message.find("signal 9"), std::string::npos) << message;
   EXPECT_NE(message.find("pg-killed"), std::string::npos) << message;
-  EXPECT_TRUE(pg_dump_children().empty());
+  EXPECT_TRUE(children_named({"pg_dump"}).empty());
 }
 
 TEST_F(PostgresDriverTest, MissingPgDumpIsAPreciseError) {

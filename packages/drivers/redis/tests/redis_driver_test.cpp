@@ -20,6 +20,7 @@
 
 #include "backupy/blob/blob_reader.hpp"
 #include "backupy/compress/codec.hpp"
+#include "backupy/drivers/testing/driver_test_kit.hpp"
 #include "backupy/pipeline/pipeline.hpp"
 #include "backupy/stream/cancelled.hpp"
 #include "backupy/stream/memory_sink.hpp"
@@ -33,17 +34,7 @@ namespace {
 namespace fs = std::filesystem;
 using test_support::RedisServer;
 using test_support::TempDir;
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::array<std::uint8_t, 32> dek() {
-  std::array<std::uint8_t, 32> key{};
-  key.fill(0x5A);
-  return key;
-}
+using namespace drivers::testing;
 
 struct Closer {
   void operator()(redisContext* c) const { redisFree(c); }
@@ -202,17 +193,6 @@ class RedisDriverTest : public ::testing::Test {
   static inline std::unique_ptr<RedisServer> server_;
   TempDir scratch_{"backupy-redis-scratch"};
 };
-
-template <typename F>
-std::string driver_error_of(F&& f) {
-  try {
-    f();
-  } catch (const DriverError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected DriverError";
-  return {};
-}
 
 TEST_F(RedisDriverTest, ProbeReportsTheServerVersionAndMemory) {
   auto driver = make_redis_driver(context());
