@@ -16,7 +16,7 @@ BUILD_PACKAGES=(
   clang-format
   procps curl ca-certificates
   # client libraries for the database drivers
-  libpq-dev libmariadb-dev libhiredis-dev
+  libpq-dev libmariadb-dev libhiredis-dev libmongoc-dev
   # real database servers for the integration tests (tests/support db_servers.hpp); installing
   # them starts no service here (no systemd)
   postgresql-15 postgresql-client-15 mariadb-server mariadb-client redis-server redis-tools

@@ -40,6 +40,7 @@ runs::RunManagerOptions run_options(const config::BootstrapConfig& bootstrap) {
   runs::RunManagerOptions options;
   options.spool_dir = bootstrap.state_dir / "spool";
   options.work_dir = bootstrap.state_dir / "work";
+  options.docker_socket = bootstrap.docker_socket;
   options.hooks_enabled = bootstrap.runs.hooks_enabled;
   options.hook_timeout = bootstrap.runs.hook_timeout;
   options.spool_max_bytes = bootstrap.runs.spool_max_bytes;

@@ -110,7 +110,9 @@ class Worker {
   void dump() {
     ScratchDir scratch(s_.options.work_dir / spool_name_);
     std::unique_ptr<drivers::Driver> driver =
-        s_.drivers.create({.target = run_.target, .temp_dir = scratch.path()});
+        s_.drivers.create({.target = run_.target,
+                           .temp_dir = scratch.path(),
+                           .docker_socket = s_.options.docker_socket});
     set_step(step::dumping);
     const std::string version = driver->probe();
     const std::optional<std::uint64_t> hint = driver->size_hint();

@@ -426,6 +426,21 @@ TEST_F(RunManagerTest, GzipAndNoneAreReportedAsUsed) {
   EXPECT_EQ(completion_of("run-none")->db_engine_version(), "Synthetic 1.0");
 }
 
+TEST_F(RunManagerTest, TheDriverGetsTheDockerSocketOfTheOptions) {
+  // BACKUPY_DOCKER_SOCKET → RunManagerOptions → DumpContext (DOCKER_EXEC targets).
+  options_.docker_socket = dir_.path() / "engine.sock";
+  std::filesystem::path seen;
+  drivers_.add(backup::v1::POSTGRESQL, [&](const drivers::DumpContext& context) {
+    seen = context.docker_socket;
+    return std::make_unique<SyntheticDriver>(synthetic_);
+  });
+  TestHttpServer server({Reply{}});
+  start_manager();
+  submit(command("syn-job", "run-socket", server));
+  ASSERT_EQ(final_update("run-socket").status(), backup::v1::SUCCESS);
+  EXPECT_EQ(seen, dir_.path() / "engine.sock");
+}
+
 // ---- idempotency and credentials -----------------------------------------
 
 TEST_F(RunManagerTest, ARepeatedRunIdNeverStartsASecondRun) {

@@ -1,5 +1,6 @@
 #include "backupy/drivers/builtin.hpp"
 
+#include "backupy/drivers/mongodb_driver.hpp"
 #include "backupy/drivers/mysql_driver.hpp"
 #include "backupy/drivers/postgres_driver.hpp"
 #include "backupy/drivers/redis_driver.hpp"
@@ -15,6 +16,7 @@ DriverRegistry builtin_drivers() {
   registry.add(backup::v1::MYSQL, make_mysql_driver);
   registry.add(backup::v1::MARIADB, make_mysql_driver);
   registry.add(backup::v1::REDIS, make_redis_driver);
+  registry.add(backup::v1::MONGODB, make_mongodb_driver);
   return registry;
 }
 

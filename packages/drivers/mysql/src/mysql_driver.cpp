@@ -8,14 +8,17 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <system_error>
 #include <utility>
 #include <vector>
 
 #include "backupy/core/files.hpp"
 #include "backupy/core/quote.hpp"
+#include "backupy/drivers/container_tool.hpp"
 #include "backupy/drivers/dump_tool.hpp"
 #include "backupy/process/child.hpp"
 #include "backupy/process/output_tail.hpp"
@@ -37,15 +40,32 @@ struct ResultCloser {
 using MysqlConn = std::unique_ptr<MYSQL, MysqlCloser>;
 using MysqlResult = std::unique_ptr<MYSQL_RES, ResultCloser>;
 
+// Every dump, local or in a container: why each flag, see mysql_driver.hpp.
+const std::vector<std::string> kDumpFlags = {
+    "--single-transaction", "--skip-lock-tables", "--quick",
+    "--routines",           "--triggers",         "--events",
+    "--hex-blob",           "--no-tablespaces",   "--default-character-set=utf8mb4"};
+
 class MysqlDriver : public Driver {
  public:
   MysqlDriver(const DumpContext& context, MysqlOptions options)
-      : target_(context.target), temp_dir_(context.temp_dir), options_(std::move(options)) {
+      : target_(context.target),
+        temp_dir_(context.temp_dir),
+        docker_socket_(context.docker_socket),
+        options_(std::move(options)) {
     const auto& c = target_.connection();
     strategy_ = c.strategy();
     socket_ = strategy_ == backup::v1::UNIX_SOCKET;
+    docker_ = strategy_ == backup::v1::DOCKER_EXEC;
+    container_ = c.container_id();
     host_ = !c.host().empty() ? c.host() : (socket_ ? "/run/mysqld/mysqld.sock" : "127.0.0.1");
     port_ = c.port() != 0 ? c.port() : 3306;
+    if (docker_) {
+      // Inside the container an empty host means the client's own default
+      // (the server's socket as the image configures it).
+      host_ = c.host();
+      port_ = c.port();
+    }
     database_ = c.database();
     user_ = c.username();
     password_ = c.password_secret_ref();
@@ -54,6 +74,7 @@ class MysqlDriver : public Driver {
 
   std::string probe() override {
     validate();
+    if (docker_) return probe_in_container();
     MysqlConn conn(mysql_init(nullptr));
     if (!conn) throw DriverError(prefix() + ": out of memory creating a MariaDB client handle");
     const unsigned int timeout = static_cast<unsigned int>(options_.connect_timeout.count());
@@ -88,6 +109,7 @@ class MysqlDriver : public Driver {
   void dump(stream::ByteSink& out, std::stop_token stop) override {
     if (server_version_.empty()) probe();
     if (stop.stop_requested()) throw stream::Cancelled();
+    if (docker_) return dump_in_container(out, stop);
     const fs::path tool = choose_tool();
     const std::string name = tool.filename().string();
 
@@ -103,17 +125,8 @@ class MysqlDriver : public Driver {
 
     process::SpawnOptions spawn;
     // --defaults-extra-file must be the first argument.
-    spawn.argv = {tool.string(),
-                  "--defaults-extra-file=" + options_path.string(),
-                  "--single-transaction",
-                  "--skip-lock-tables",
-                  "--quick",
-                  "--routines",
-                  "--triggers",
-                  "--events",
-                  "--hex-blob",
-                  "--no-tablespaces",
-                  "--default-character-set=utf8mb4"};
+    spawn.argv = {tool.string(), "--defaults-extra-file=" + options_path.string()};
+    spawn.argv.insert(spawn.argv.end(), kDumpFlags.begin(), kDumpFlags.end());
     if (socket_) {
       spawn.argv.insert(spawn.argv.end(), {"--protocol=SOCKET", "--socket=" + host_});
     } else {
@@ -128,28 +141,29 @@ class MysqlDriver : public Driver {
     mysql::TailRing ring(512);
     const DumpToolRun run = run_dump_tool(child, out, stop, prefix() + ": " + name, password_,
                                           [&](std::span<const char> data) { ring.append(data); });
-    if (!mysql::ends_with_dump_trailer(ring.text())) {
-      throw DriverError(
-          prefix() + ": " + name + " exited 0 but its output (" + std::to_string(run.bytes) +
-          " bytes) does not end with the \"-- Dump completed\" trailer" + run.tail_suffix());
-    }
+    check_trailer(name, ring, run);
   }
 
  private:
-  std::string where() const {
-    return (socket_ ? "socket " + host_ : host_ + ":" + std::to_string(port_)) + ", database " +
-           core::quoted(database_);
+  // "127.0.0.1:3306", "socket /run/mysqld/mysqld.sock", "container db1[, host[:port]]"
+  std::string server_at() const {
+    if (docker_) {
+      std::string at = "container " + container_;
+      if (!host_.empty()) at += ", " + host_ + (port_ != 0 ? ":" + std::to_string(port_) : "");
+      return at;
+    }
+    return socket_ ? "socket " + host_ : host_ + ":" + std::to_string(port_);
   }
+  std::string where() const { return server_at() + ", database " + core::quoted(database_); }
   // "target my1 (MariaDB 127.0.0.1:3306, database "app")"
   std::string prefix() const {
     return "target " + target_.id() + " (" + engine_ + " " + where() + ")";
   }
 
   void validate() const {
-    if (strategy_ == backup::v1::DOCKER_EXEC) {
+    if (docker_ && container_.empty()) {
       throw DriverError("target " + target_.id() +
-                        ": the DOCKER_EXEC strategy is not supported by the " + engine_ +
-                        " driver of this agent build");
+                        ": the DOCKER_EXEC strategy needs connection.container_id");
     }
     if (database_.empty()) {
       throw DriverError("target " + target_.id() + ": connection.database must name a database");
@@ -180,8 +194,7 @@ class MysqlDriver : public Driver {
                            " (check the username, password and grants): " + detail);
       case ER_BAD_DB_ERROR:
         return DriverError("target " + target_.id() + ": database " + core::quoted(database_) +
-                           " does not exist on the " + engine_ + " server at " +
-                           (socket_ ? "socket " + host_ : host_ + ":" + std::to_string(port_)));
+                           " does not exist on the " + engine_ + " server at " + server_at());
       case CR_CONNECTION_ERROR:
       case CR_CONN_HOST_ERROR:
       case CR_UNKNOWN_HOST:
@@ -213,6 +226,144 @@ class MysqlDriver : public Driver {
     return values;
   }
 
+  void check_trailer(const std::string& name, const mysql::TailRing& ring,
+                     const DumpToolRun& run) const {
+    if (!mysql::ends_with_dump_trailer(ring.text())) {
+      throw DriverError(
+          prefix() + ": " + name + " exited 0 but its output (" + std::to_string(run.bytes) +
+          " bytes) does not end with the \"-- Dump completed\" trailer" + run.tail_suffix());
+    }
+  }
+
+  // ---- DOCKER_EXEC: the image's own client and dump tool (mariadb /
+  // mariadb-dump, or the mysql names), the password only in the exec's Env
+  // (MYSQL_PWD), never in its Cmd; the container's option files apply.
+
+  std::vector<std::string> container_connection_args() const {
+    std::vector<std::string> args = {"--user=" + user_};
+    if (!host_.empty()) {
+      args.insert(args.end(), {"--protocol=TCP", "--host=" + host_});
+      if (port_ != 0) args.push_back("--port=" + std::to_string(port_));
+    }
+    return args;
+  }
+
+  // No PATH: the image's own applies (Docker merges the exec's Env into the
+  // container's).
+  std::vector<std::string> container_env() const {
+    std::vector<std::string> env = {"LC_ALL=C"};
+    if (!password_.empty()) env.push_back("MYSQL_PWD=" + password_);
+    return env;
+  }
+
+  // Runs the first of names the image has (exit 126/127 = not there, as long
+  // as nothing was written); every other failure is final.
+  std::string run_first_of(const std::vector<std::string>& names,
+                           const std::function<void(const std::string&)>& run_one) const {
+    std::string missing;
+    for (const auto& name : names) {
+      try {
+        run_one(name);
+        return name;
+      } catch (const ContainerToolFailed& e) {
+        if (!e.not_found()) throw;
+        missing += (missing.empty() ? "" : ", ") + e.stderr_tail();
+      }
+    }
+    throw DriverError(prefix() + ": neither " + names[0] + " nor " + names[1] +
+                      " is in container " + container_ + " (the DOCKER_EXEC strategy runs the " +
+                      "image's own client tools): " + missing);
+  }
+
+  std::string probe_in_container() {
+    const std::string query =
+        "SELECT VERSION(), @@version_comment, (SELECT COALESCE(SUM(data_length), 0) FROM "
+        "information_schema.tables WHERE table_schema = DATABASE())";
+    std::vector<std::string> args = {"-N", "-B", "--default-character-set=utf8mb4"};
+    const auto connection = container_connection_args();
+    args.insert(args.end(), connection.begin(), connection.end());
+    args.insert(args.end(), {"--database=" + database_, "-e", query});
+    const std::vector<std::string> names = engine_ == "MySQL"
+                                               ? std::vector<std::string>{"mysql", "mariadb"}
+                                               : std::vector<std::string>{"mariadb", "mysql"};
+    std::string output;
+    run_first_of(names, [&](const std::string& name) {
+      std::vector<std::string> argv = {name};
+      argv.insert(argv.end(), args.begin(), args.end());
+      try {
+        output = capture_in_container(docker_socket_, {container_, argv, container_env()}, {},
+                                      prefix() + ": " + name, password_);
+      } catch (const ContainerToolFailed& e) {
+        if (e.not_found()) throw;
+        throw client_error(e);
+      }
+    });
+    // One tab-separated row: version, comment, size.
+    std::vector<std::string> fields;
+    std::string line = output.substr(0, output.find('\n'));
+    for (std::size_t start = 0;;) {
+      const std::size_t tab = line.find('\t', start);
+      fields.push_back(line.substr(start, tab - start));
+      if (tab == std::string::npos) break;
+      start = tab + 1;
+    }
+    if (fields.size() < 2 || fields[0].empty()) {
+      throw DriverError(prefix() + ": the client answered no server version: " +
+                        one_line_masked(output.substr(0, 200), password_));
+    }
+    mariadb_ = mysql::is_mariadb(fields[0], fields[1]);
+    server_version_ = mysql::server_version_text(fields[0], fields[1]);
+    size_ = 0;
+    if (fields.size() >= 3) {
+      try {
+        size_ = std::stoull(fields[2]);
+      } catch (const std::exception&) {
+        size_ = 0;  // only a hint
+      }
+    }
+    return server_version_;
+  }
+
+  // "ERROR 1045 (28000): Access denied ..." → the same classification as a
+  // libmariadb error locally.
+  DriverError client_error(const ContainerToolFailed& e) const {
+    static const std::regex kCode(R"(ERROR (\d+))");
+    std::smatch match;
+    const std::string& tail = e.stderr_tail();
+    if (std::regex_search(tail, match, kCode)) {
+      return connection_error(static_cast<unsigned int>(std::stoul(match[1].str())), tail.c_str());
+    }
+    return DriverError(e.what());
+  }
+
+  void dump_in_container(stream::ByteSink& out, std::stop_token stop) const {
+    const std::vector<std::string> names =
+        mariadb_ ? std::vector<std::string>{"mariadb-dump", "mysqldump"}
+                 : std::vector<std::string>{"mysqldump", "mariadb-dump"};
+    run_first_of(names, [&](const std::string& name) {
+      std::vector<std::string> argv = {name};
+      argv.insert(argv.end(), kDumpFlags.begin(), kDumpFlags.end());
+      const auto connection = container_connection_args();
+      argv.insert(argv.end(), connection.begin(), connection.end());
+      argv.push_back(database_);
+      mysql::TailRing ring(512);
+      std::uint64_t written = 0;
+      DumpToolRun run;
+      try {
+        run = run_in_container(docker_socket_, {container_, argv, container_env()}, out, stop,
+                               prefix() + ": " + name, password_, [&](std::span<const char> data) {
+                                 written += data.size();
+                                 ring.append(data);
+                               });
+      } catch (const ContainerToolFailed& e) {
+        // After output, no other tool may try again: the sink has bytes.
+        if (written > 0) throw DriverError(e.what());
+        throw;
+      }
+      check_trailer(name, ring, run);
+    });
+  }
+
   std::vector<std::string> child_env() const {
     return {"PATH=" + options_.child_path, "LC_ALL=C.UTF-8"};
   }
@@ -240,9 +391,12 @@ class MysqlDriver : public Driver {
 
   backup::v1::Target target_;
   fs::path temp_dir_;
+  fs::path docker_socket_;
   MysqlOptions options_;
   backup::v1::ConnectionStrategy strategy_ = backup::v1::TCP;
   bool socket_ = false;
+  bool docker_ = false;
+  std::string container_;
   std::string host_;
   std::uint32_t port_ = 3306;
   std::string database_;

@@ -3,6 +3,7 @@
 // mariadb client and compared, and every failure case of issue 4.
 #include "backupy/drivers/mysql_driver.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backupy/blob/blob_reader.hpp"
@@ -27,6 +29,7 @@
 #include "backupy/stream/cancelled.hpp"
 #include "backupy/stream/memory_sink.hpp"
 #include "backupy/test_support/db_servers.hpp"
+#include "backupy/test_support/fake_docker.hpp"
 #include "backupy/test_support/temp_dir.hpp"
 
 namespace backupy::drivers {
@@ -412,11 +415,124 @@ TEST_F(MysqlDriverTest, FailingOrTruncatedOutputIsNeverComplete) {
   }
 }
 
-TEST_F(MysqlDriverTest, DockerExecIsRejectedClearly) {
-  auto c = context("my-docker");
+// ---- DOCKER_EXEC, through the fake Engine API (tests/support FakeDockerEngine:
+// no Docker engine runs here; the fake runs mariadb/mariadb-dump locally,
+// against the test server over TCP).
+
+DumpContext docker_context(DumpContext c, const fs::path& socket,
+                           const std::string& container = "my-container") {
+  c.target.mutable_connection()->set_strategy(backup::v1::DOCKER_EXEC);
+  c.target.mutable_connection()->set_container_id(container);
+  c.docker_socket = socket;
+  return c;
+}
+
+TEST_F(MysqlDriverTest, DockerExecProbesAndDumpsARestorableDump) {
+  test_support::FakeDockerEngine fake({.containers = {"my-container"}});
+  const std::string expected = checksums(server_->database());
+  auto driver = make_mysql_driver(docker_context(context("my-docker"), fake.socket()));
+  const std::string raw = trim(server_->sql("SELECT VERSION()"));
+  EXPECT_EQ(driver->probe(), "MariaDB " + raw.substr(0, raw.find('-')));
+  ASSERT_TRUE(driver->size_hint().has_value());
+  EXPECT_GT(*driver->size_hint(), 0u);
+
+  stream::MemorySink out;
+  driver->dump(out, {});
+  EXPECT_NE(out.data().rfind("-- Dump completed"), std::string::npos);
+  TempDir work;
+  const fs::path sql = work.path() / "docker.sql";
+  std::ofstream(sql, std::ios::binary) << out.data();
+  EXPECT_EQ(restore(sql, "restored_docker"), expected);
+  server_->sql("DROP DATABASE restored_docker");
+
+  // mariadb then mariadb-dump, in the container; the password only in the
+  // exec's Env, no PATH (the image's own applies), no option file on disk.
+  const auto execs = fake.execs();
+  ASSERT_EQ(execs.size(), 2u);
+  EXPECT_EQ(execs[0].cmd.front(), "mariadb");
+  EXPECT_EQ(execs[1].cmd.front(), "mariadb-dump");
+  for (const auto& exec : execs) {
+    EXPECT_EQ(exec.container, "my-container");
+    for (const auto& arg : exec.cmd) {
+      EXPECT_EQ(arg.find(server_->password()), std::string::npos) << arg;
+    }
+    EXPECT_THAT(exec.env, ::testing::Contains("MYSQL_PWD=" + server_->password()));
+    for (const auto& var : exec.env) EXPECT_FALSE(var.starts_with("PATH=")) << var;
+  }
+  EXPECT_THAT(execs[1].cmd,
+              ::testing::IsSupersetOf({std::string("--single-transaction"),
+                                       std::string("--host=127.0.0.1"), server_->database()}));
+  EXPECT_TRUE(scratch_.empty());
+}
+
+TEST_F(MysqlDriverTest, DockerExecFallsBackToTheMysqlNames) {
+  // An "image" whose PATH has only the mysql-named tools.
+  TempDir bin;
+  for (const auto& [name, target] :
+       {std::pair{"mysql", "mariadb"}, std::pair{"mysqldump", "mariadb-dump"}}) {
+    fs::create_symlink(fs::path("/usr/bin") / target, bin.path() / name);
+  }
+  test_support::FakeDockerEngine fake(
+      {.containers = {"my-container"}, .image_path = bin.path().string()});
+  auto driver = make_mysql_driver(docker_context(context("my-docker-old"), fake.socket()));
+  EXPECT_TRUE(driver->probe().starts_with("MariaDB 10.11.")) << driver->probe();
+  stream::MemorySink out;
+  driver->dump(out, {});
+  EXPECT_NE(out.data().rfind("-- Dump completed"), std::string::npos);
+  std::vector<std::string> tools;
+  for (const auto& exec : fake.execs()) tools.push_back(exec.cmd.front());
+  EXPECT_EQ(tools, (std::vector<std::string>{"mariadb", "mysql", "mariadb-dump", "mysqldump"}));
+}
+
+TEST_F(MysqlDriverTest, DockerExecWrongPasswordIsAccessDeniedWithoutIt) {
+  test_support::FakeDockerEngine fake({.containers = {"my-container"}});
+  auto c = docker_context(context("my-docker-badpw"), fake.socket());
+  const std::string wrong = "Wr0ng-Docker-Pw";
+  c.target.mutable_connection()->set_password_secret_ref(wrong);
+  const std::string message = driver_error_of([&] { make_mysql_driver(c)->probe(); });
+  EXPECT_NE(message.find("access denied for user"), std::string::npos) << message;
+  EXPECT_NE(message.find("container my-container"), std::string::npos) << message;
+  EXPECT_EQ(message.find(wrong), std::string::npos) << message;
+  EXPECT_EQ(message.find(server_->password()), std::string::npos) << message;
+}
+
+TEST_F(MysqlDriverTest, DockerExecUnknownContainerIsTheDaemonsAnswer) {
+  test_support::FakeDockerEngine fake({.containers = {"my-container"}});
+  const std::string message = driver_error_of([&] {
+    make_mysql_driver(docker_context(context("my-docker-nc"), fake.socket(), "my-gone"))->probe();
+  });
+  EXPECT_NE(message.find("target my-docker-nc"), std::string::npos) << message;
+  EXPECT_NE(message.find("Docker Engine API at " + fake.socket().string()), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("404 No such container: my-gone"), std::string::npos) << message;
+}
+
+TEST_F(MysqlDriverTest, DockerExecMissingSocketNamesIt) {
+  TempDir dir;
+  const fs::path socket = dir.path() / "docker.sock";
+  const std::string message = driver_error_of(
+      [&] { make_mysql_driver(docker_context(context("my-docker-ns"), socket))->probe(); });
+  EXPECT_NE(message.find("Docker Engine API at " + socket.string()), std::string::npos) << message;
+  EXPECT_NE(message.find("No such file or directory"), std::string::npos) << message;
+}
+
+TEST_F(MysqlDriverTest, DockerExecToolsMissingFromTheImageIsAPreciseError) {
+  test_support::FakeDockerEngine fake(
+      {.containers = {"my-container"}, .image_path = "/nonexistent"});
+  const std::string message = driver_error_of([&] {
+    make_mysql_driver(docker_context(context("my-docker-notool"), fake.socket()))->probe();
+  });
+  EXPECT_NE(message.find("neither mariadb nor mysql is in container my-container"),
+            std::string::npos)
+      << message;
+}
+
+TEST_F(MysqlDriverTest, DockerExecWithoutContainerIdIsRejected) {
+  auto c = context("my-docker-noid");
   c.target.mutable_connection()->set_strategy(backup::v1::DOCKER_EXEC);
   const std::string message = driver_error_of([&] { make_mysql_driver(c)->probe(); });
-  EXPECT_NE(message.find("DOCKER_EXEC"), std::string::npos) << message;
+  EXPECT_NE(message.find("DOCKER_EXEC strategy needs connection.container_id"), std::string::npos)
+      << message;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "backupy/core/files.hpp"
 #include "backupy/core/quote.hpp"
+#include "backupy/drivers/container_tool.hpp"
 #include "backupy/drivers/dump_tool.hpp"
 #include "backupy/process/child.hpp"
 #include "backupy/process/output_tail.hpp"
@@ -41,12 +42,23 @@ bool contains(std::string_view text, std::string_view what) {
 class PostgresDriver : public Driver {
  public:
   PostgresDriver(const DumpContext& context, PostgresOptions options)
-      : target_(context.target), temp_dir_(context.temp_dir), options_(std::move(options)) {
+      : target_(context.target),
+        temp_dir_(context.temp_dir),
+        docker_socket_(context.docker_socket),
+        options_(std::move(options)) {
     const auto& c = target_.connection();
     strategy_ = c.strategy();
     socket_ = strategy_ == backup::v1::UNIX_SOCKET;
+    docker_ = strategy_ == backup::v1::DOCKER_EXEC;
+    container_ = c.container_id();
     host_ = !c.host().empty() ? c.host() : (socket_ ? "/var/run/postgresql" : "localhost");
     port_ = c.port() != 0 ? c.port() : 5432;
+    if (docker_) {
+      // Inside the container an empty host/port means the tools' own defaults
+      // (the server's local socket there), so nothing is filled in.
+      host_ = c.host();
+      port_ = c.port();
+    }
     database_ = c.database();
     user_ = c.username();
     password_ = c.password_secret_ref();
@@ -54,6 +66,7 @@ class PostgresDriver : public Driver {
 
   std::string probe() override {
     validate();
+    if (docker_) return probe_in_container({});
     const std::string port = std::to_string(port_);
     const std::string timeout = std::to_string(options_.connect_timeout.count());
     // Everything explicit: nothing is taken from the agent's PG* environment
@@ -90,6 +103,7 @@ class PostgresDriver : public Driver {
   void dump(stream::ByteSink& out, std::stop_token stop) override {
     if (server_version_.empty()) probe();
     if (stop.stop_requested()) throw stream::Cancelled();
+    if (docker_) return dump_in_container(out, stop);
     if (password_.find_first_of("\r\n") != std::string::npos) {
       throw DriverError(prefix() +
                         ": the password contains a line break, which a pgpass file "
@@ -128,27 +142,30 @@ class PostgresDriver : public Driver {
             head.append(data.data(), std::min(data.size(), kMagic.size() - head.size()));
           }
         });
-    if (head != kMagic) {
-      throw DriverError(
-          prefix() + ": pg_dump exited 0 but its output (" + std::to_string(run.bytes) +
-          " bytes) is not a custom-format archive (no PGDMP header)" + run.tail_suffix());
-    }
+    check_magic(head, run);
   }
 
  private:
-  // "target pg1 (PostgreSQL 127.0.0.1:5432, database "app")"
-  std::string where() const {
-    return (socket_ ? "socket directory " + host_ + " port " + std::to_string(port_)
-                    : host_ + ":" + std::to_string(port_)) +
-           ", database " + core::quoted(database_);
+  // "127.0.0.1:5432", "socket directory /run/postgresql port 5432",
+  // "container db1" / "container db1, 127.0.0.1:5432"
+  std::string server_at() const {
+    if (docker_) {
+      std::string at = "container " + container_;
+      if (!host_.empty()) at += ", " + host_;
+      if (port_ != 0) at += (host_.empty() ? ", port " : ":") + std::to_string(port_);
+      return at;
+    }
+    return socket_ ? "socket directory " + host_ + " port " + std::to_string(port_)
+                   : host_ + ":" + std::to_string(port_);
   }
+  // "target pg1 (PostgreSQL 127.0.0.1:5432, database "app")"
+  std::string where() const { return server_at() + ", database " + core::quoted(database_); }
   std::string prefix() const { return "target " + target_.id() + " (PostgreSQL " + where() + ")"; }
 
   void validate() const {
-    if (strategy_ == backup::v1::DOCKER_EXEC) {
+    if (docker_ && container_.empty()) {
       throw DriverError("target " + target_.id() +
-                        ": the DOCKER_EXEC strategy is not supported by the PostgreSQL driver "
-                        "of this agent build");
+                        ": the DOCKER_EXEC strategy needs connection.container_id");
     }
     if (database_.empty()) {
       throw DriverError("target " + target_.id() + ": connection.database must name a database");
@@ -175,9 +192,7 @@ class PostgresDriver : public Driver {
     if (contains(detail, "database \"" + database_ + "\" does not exist") ||
         (contains(detail, "database") && contains(detail, "does not exist"))) {
       return DriverError("target " + target_.id() + ": database " + core::quoted(database_) +
-                         " does not exist on the PostgreSQL server at " +
-                         (socket_ ? "socket directory " + host_ + " port " + std::to_string(port_)
-                                  : host_ + ":" + std::to_string(port_)));
+                         " does not exist on the PostgreSQL server at " + server_at());
     }
     if (contains(detail, "Connection refused") || contains(detail, "could not connect") ||
         contains(detail, "timeout expired") || contains(detail, "could not translate host") ||
@@ -197,6 +212,101 @@ class PostgresDriver : public Driver {
                         " failed: " + one_line_masked(PQerrorMessage(conn), password_));
     }
     return PQgetvalue(result.get(), 0, 0);
+  }
+
+  // ---- DOCKER_EXEC: the container's own psql and pg_dump (which match its
+  // server, so no version check); the password only in the exec's Env.
+
+  std::vector<std::string> container_connection_args() const {
+    std::vector<std::string> args;
+    if (!host_.empty()) args.insert(args.end(), {"--host", host_});
+    if (port_ != 0) args.insert(args.end(), {"--port", std::to_string(port_)});
+    args.insert(args.end(),
+                {"--username", user_, "--dbname", "dbname=" + postgres::conninfo_quote(database_)});
+    return args;
+  }
+
+  // No PATH: the image's own applies (Docker merges the exec's Env into the
+  // container's). LC_ALL=C exists in every image.
+  std::vector<std::string> container_env() const {
+    std::vector<std::string> env = {
+        "PGCONNECT_TIMEOUT=" + std::to_string(options_.connect_timeout.count()),
+        "PGSSLMODE=" + options_.sslmode, "PGAPPNAME=backupy", "LC_ALL=C"};
+    if (!password_.empty()) env.push_back("PGPASSWORD=" + password_);
+    return env;
+  }
+
+  DriverError tool_missing(const ContainerToolFailed& e, const std::string& tool) const {
+    return DriverError(prefix() + ": " + tool + " is not in container " + container_ +
+                       " (the DOCKER_EXEC strategy runs the image's own PostgreSQL client " +
+                       "tools; exit code " + std::to_string(e.exit_code()) + ")" +
+                       (e.stderr_tail().empty() ? "" : ": " + e.stderr_tail()));
+  }
+
+  std::string probe_in_container(std::stop_token stop) {
+    std::vector<std::string> argv = {"psql", "-X", "-A", "-t", "-w", "-v", "ON_ERROR_STOP=1"};
+    const auto connection = container_connection_args();
+    argv.insert(argv.end(), connection.begin(), connection.end());
+    argv.insert(argv.end(),
+                {"-c", "SHOW server_version", "-c", "SELECT pg_database_size(current_database())"});
+    std::string output;
+    try {
+      output = capture_in_container(docker_socket_, {container_, argv, container_env()}, stop,
+                                    prefix() + ": psql", password_);
+    } catch (const ContainerToolFailed& e) {
+      if (e.not_found()) throw tool_missing(e, "psql");
+      throw connection_error(e.stderr_tail());
+    }
+    // Two lines: "15.8 (Debian 15.8-1.pgdg120+1)" and the size in bytes.
+    const std::size_t eol = output.find('\n');
+    const std::string raw_version = output.substr(0, eol);
+    server_version_ = postgres::strip_version_suffix(raw_version);
+    const auto major = postgres::major_of(server_version_);
+    if (server_version_.empty() || !major) {
+      throw DriverError(prefix() + ": psql answered no server version: " +
+                        one_line_masked(output.substr(0, 200), password_));
+    }
+    server_major_ = *major;
+    size_ = 0;
+    if (eol != std::string::npos) {
+      try {
+        size_ = std::stoull(output.substr(eol + 1));
+      } catch (const std::exception&) {
+        size_ = 0;  // only a hint
+      }
+    }
+    return "PostgreSQL " + server_version_;
+  }
+
+  void dump_in_container(stream::ByteSink& out, std::stop_token stop) const {
+    std::vector<std::string> argv = {
+        "pg_dump", "--format=custom", "--compress=0", "--no-password",
+        "--lock-wait-timeout=" + std::to_string(options_.lock_wait_timeout.count())};
+    const auto connection = container_connection_args();
+    argv.insert(argv.end(), connection.begin(), connection.end());
+    std::string head;
+    DumpToolRun run;
+    try {
+      run = run_in_container(docker_socket_, {container_, argv, container_env()}, out, stop,
+                             prefix() + ": pg_dump", password_, [&](std::span<const char> data) {
+                               if (head.size() < kMagic.size()) {
+                                 head.append(data.data(),
+                                             std::min(data.size(), kMagic.size() - head.size()));
+                               }
+                             });
+    } catch (const ContainerToolFailed& e) {
+      if (e.not_found()) throw tool_missing(e, "pg_dump");
+      throw;
+    }
+    check_magic(head, run);
+  }
+
+  void check_magic(const std::string& head, const DumpToolRun& run) const {
+    if (head != kMagic) {
+      throw DriverError(
+          prefix() + ": pg_dump exited 0 but its output (" + std::to_string(run.bytes) +
+          " bytes) is not a custom-format archive (no PGDMP header)" + run.tail_suffix());
+    }
   }
 
   std::vector<std::string> child_env(const fs::path& pass_path) const {
@@ -256,9 +366,12 @@ class PostgresDriver : public Driver {
 
   backup::v1::Target target_;
   fs::path temp_dir_;
+  fs::path docker_socket_;
   PostgresOptions options_;
   backup::v1::ConnectionStrategy strategy_ = backup::v1::TCP;
   bool socket_ = false;
+  bool docker_ = false;
+  std::string container_;
   std::string host_;
   std::uint32_t port_ = 5432;
   std::string database_;

@@ -3,6 +3,7 @@
 // pg_restore and compared, and every failure case of issue 4.
 #include "backupy/drivers/postgres_driver.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "backupy/stream/cancelled.hpp"
 #include "backupy/stream/memory_sink.hpp"
 #include "backupy/test_support/db_servers.hpp"
+#include "backupy/test_support/fake_docker.hpp"
 #include "backupy/test_support/temp_dir.hpp"
 
 namespace backupy::drivers {
@@ -348,11 +350,119 @@ TEST_F(PostgresDriverTest, FailingOrForeignOutputIsNeverComplete) {
   }
 }
 
-TEST_F(PostgresDriverTest, DockerExecIsRejectedClearly) {
-  auto c = context("pg-docker");
+// ---- DOCKER_EXEC, through the fake Engine API (tests/support FakeDockerEngine:
+// no Docker engine runs here; the fake runs psql/pg_dump locally, against the
+// test server over TCP).
+
+DumpContext docker_context(DumpContext c, const fs::path& socket,
+                           const std::string& container = "pg-container") {
+  c.target.mutable_connection()->set_strategy(backup::v1::DOCKER_EXEC);
+  c.target.mutable_connection()->set_container_id(container);
+  c.docker_socket = socket;
+  return c;
+}
+
+TEST_F(PostgresDriverTest, DockerExecProbesAndDumpsARestorableArchive) {
+  test_support::FakeDockerEngine fake({.containers = {"pg-container"}});
+  const std::string expected = trim(server_->psql(kChecksums));
+  auto driver = make_postgres_driver(docker_context(context("pg-docker"), fake.socket()));
+  const std::string raw = trim(server_->psql("SHOW server_version"));
+  EXPECT_EQ(driver->probe(), "PostgreSQL " + raw.substr(0, raw.find(' ')));
+  ASSERT_TRUE(driver->size_hint().has_value());
+  EXPECT_EQ(std::to_string(*driver->size_hint()),
+            trim(server_->psql("SELECT pg_database_size(current_database())")));
+
+  stream::MemorySink out;
+  driver->dump(out, {});
+  ASSERT_TRUE(out.data().starts_with("PGDMP"));
+  TempDir work;
+  const fs::path archive = work.path() / "docker.dump";
+  std::ofstream(archive, std::ios::binary) << out.data();
+  EXPECT_EQ(restore(archive, "restored_docker"), expected);
+  server_->psql("DROP DATABASE restored_docker", "postgres");
+
+  // psql then pg_dump, in the container; the password only in the exec's Env,
+  // no PATH (the image's own applies), nothing written to the agent's disk.
+  const auto execs = fake.execs();
+  ASSERT_EQ(execs.size(), 2u);
+  EXPECT_EQ(execs[0].cmd.front(), "psql");
+  EXPECT_EQ(execs[1].cmd.front(), "pg_dump");
+  for (const auto& exec : execs) {
+    EXPECT_EQ(exec.container, "pg-container");
+    for (const auto& arg : exec.cmd) {
+      EXPECT_EQ(arg.find(server_->password()), std::string::npos) << arg;
+    }
+    EXPECT_THAT(exec.env, ::testing::Contains("PGPASSWORD=" + server_->password()));
+    for (const auto& var : exec.env) EXPECT_FALSE(var.starts_with("PATH=")) << var;
+  }
+  EXPECT_THAT(execs[1].cmd,
+              ::testing::IsSupersetOf({std::string("--format=custom"), std::string("--host"),
+                                       std::string("127.0.0.1")}));
+  EXPECT_TRUE(scratch_.empty());
+}
+
+TEST_F(PostgresDriverTest, DockerExecWrongPasswordIsAnAuthenticationErrorWithoutIt) {
+  test_support::FakeDockerEngine fake({.containers = {"pg-container"}});
+  auto c = docker_context(context("pg-docker-badpw"), fake.socket());
+  const std::string wrong = "Wr0ng-Docker-Pw";
+  c.target.mutable_connection()->set_password_secret_ref(wrong);
+  const std::string message = driver_error_of([&] { make_postgres_driver(c)->probe(); });
+  std::printf("operator sees: %s\n", message.c_str());
+  EXPECT_NE(message.find("authentication failed for user"), std::string::npos) << message;
+  EXPECT_NE(message.find("container pg-container"), std::string::npos) << message;
+  EXPECT_EQ(message.find(wrong), std::string::npos) << message;
+  EXPECT_EQ(message.find(server_->password()), std::string::npos) << message;
+}
+
+TEST_F(PostgresDriverTest, DockerExecUnknownContainerIsTheDaemonsAnswer) {
+  test_support::FakeDockerEngine fake({.containers = {"pg-container"}});
+  const std::string message = driver_error_of([&] {
+    make_postgres_driver(docker_context(context("pg-docker-nc"), fake.socket(), "pg-gone"))
+        ->probe();
+  });
+  std::printf("operator sees: %s\n", message.c_str());
+  EXPECT_NE(message.find("target pg-docker-nc"), std::string::npos) << message;
+  EXPECT_NE(message.find("Docker Engine API at " + fake.socket().string()), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("404 No such container: pg-gone"), std::string::npos) << message;
+  EXPECT_EQ(message.find(server_->password()), std::string::npos) << message;
+}
+
+TEST_F(PostgresDriverTest, DockerExecMissingSocketNamesIt) {
+  TempDir dir;
+  const fs::path socket = dir.path() / "docker.sock";
+  const std::string message = driver_error_of(
+      [&] { make_postgres_driver(docker_context(context("pg-docker-ns"), socket))->probe(); });
+  std::printf("operator sees: %s\n", message.c_str());
+  EXPECT_NE(message.find("Docker Engine API at " + socket.string()), std::string::npos) << message;
+  EXPECT_NE(message.find("No such file or directory"), std::string::npos) << message;
+}
+
+TEST_F(PostgresDriverTest, DockerExecToolMissingFromTheImageIsAPreciseError) {
+  test_support::FakeDockerEngine fake(
+      {.containers = {"pg-container"}, .image_path = "/nonexistent"});
+  const std::string message = driver_error_of([&] {
+    make_postgres_driver(docker_context(context("pg-docker-notool"), fake.socket()))->probe();
+  });
+  std::printf("operator sees: %s\n", message.c_str());
+  EXPECT_NE(message.find("psql is not in container pg-container"), std::string::npos) << message;
+}
+
+TEST_F(PostgresDriverTest, DockerExecStopClosesTheStreamAndThrowsCancelled) {
+  test_support::FakeDockerEngine fake({.containers = {"pg-container"}});
+  auto driver = make_postgres_driver(docker_context(context("pg-docker-stop"), fake.socket()));
+  driver->probe();
+  std::stop_source stop;
+  FirstWriteSink sink([&] { stop.request_stop(); });
+  EXPECT_THROW(driver->dump(sink, stop.get_token()), stream::Cancelled);
+}
+
+TEST_F(PostgresDriverTest, DockerExecWithoutContainerIdIsRejected) {
+  auto c = context("pg-docker-noid");
   c.target.mutable_connection()->set_strategy(backup::v1::DOCKER_EXEC);
   const std::string message = driver_error_of([&] { make_postgres_driver(c)->probe(); });
-  EXPECT_NE(message.find("DOCKER_EXEC"), std::string::npos) << message;
+  EXPECT_NE(message.find("DOCKER_EXEC strategy needs connection.container_id"), std::string::npos)
+      << message;
 }
 
 }  // namespace

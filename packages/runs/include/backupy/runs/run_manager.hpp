@@ -40,7 +40,9 @@ namespace backupy::runs {
 struct RunManagerOptions {
   std::filesystem::path spool_dir;  // finished blobs waiting for upload (0700)
   std::filesystem::path work_dir;   // drivers' private scratch space (0700), wiped at start-up
-  bool hooks_enabled = false;       // BACKUPY_HOOKS=enabled
+  // BACKUPY_DOCKER_SOCKET: the Docker Engine API DOCKER_EXEC targets are dumped through.
+  std::filesystem::path docker_socket = "/var/run/docker.sock";
+  bool hooks_enabled = false;  // BACKUPY_HOOKS=enabled
   std::chrono::seconds hook_timeout{300};
   std::uint64_t spool_max_bytes = 0;  // 0 = only the disk limits the spool
   compress::CompressOptions zstd{.level = 3, .workers = 2};

@@ -33,6 +33,8 @@ class DriverError : public std::runtime_error {
 struct DumpContext {
   backup::v1::Target target;       // from the config snapshot, password included
   std::filesystem::path temp_dir;  // private (0700) scratch directory, removed after the run
+  // BACKUPY_DOCKER_SOCKET: where DOCKER_EXEC targets' dump tools are run from.
+  std::filesystem::path docker_socket = "/var/run/docker.sock";
 };
 
 class Driver {

@@ -7,8 +7,7 @@
 //    TCP: host (default "127.0.0.1") and port (default 3306), protocol forced
 //    to TCP (so "localhost" never silently means the socket). UNIX_SOCKET:
 //    host is the socket *file* path (default /run/mysqld/mysqld.sock), port
-//    is ignored. DOCKER_EXEC is not implemented by this driver yet
-//    (DriverError). Returns "MariaDB 10.11.6" / "MySQL 8.0.36" from
+//    is ignored. DOCKER_EXEC: see below. Returns "MariaDB 10.11.6" / "MySQL 8.0.36" from
 //    SELECT VERSION() and @@version_comment (distribution suffixes such as
 //    "-MariaDB-0+deb12u1" removed). size_hint() is SUM(data_length) of
 //    information_schema.tables for the database: an estimate (the SQL dump of
@@ -34,6 +33,22 @@
 //    MYSQL_PWD, no HOME). Complete means exit code 0 and the output's last line
 //    is the "-- Dump completed" trailer (a leading MariaDB sandbox-mode comment
 //    "/*M!999999\- enable the sandbox mode */" is fine).
+//  - DOCKER_EXEC (connection.container_id, DumpContext::docker_socket): the
+//    image's own client runs inside the container through the Docker Engine
+//    API (backupy::docker). probe(): `mariadb` (for MYSQL targets `mysql`
+//    first), falling back to the other name when the image lacks it (exit
+//    126/127), -N -B --default-character-set=utf8mb4 <connection>
+//    --database=<db> -e "SELECT VERSION(), @@version_comment, <size>".
+//    dump(): mariadb-dump or mysqldump (by the server probed, the other as the
+//    fallback) with the same flags as above, <connection>, <database>.
+//    <connection> is --user=U, plus --protocol=TCP --host=H [--port=P] only
+//    when host is set: an empty host means the client's default inside the
+//    container (the socket the image configures). The container's own option
+//    files apply (no --defaults-extra-file). The exec's Env is exactly
+//    LC_ALL=C and MYSQL_PWD (when there is a password): never in the Cmd. No
+//    PATH: the image's own applies. A client "ERROR <code>" is classified
+//    like a libmariadb error (access denied, unknown database, unreachable).
+//    Completeness: exit code 0 (exec inspect) and the trailer, as above.
 #include <chrono>
 #include <filesystem>
 #include <memory>

@@ -6,7 +6,7 @@
 //    10 s, sslmode "prefer". TCP: host (default "localhost") and port (default
 //    5432). UNIX_SOCKET: host is the socket *directory* (default
 //    /var/run/postgresql), port selects the socket file .s.PGSQL.<port>.
-//    DOCKER_EXEC is not implemented by this driver yet (DriverError).
+//    DOCKER_EXEC: see below.
 //    Returns "PostgreSQL 15.8" from SHOW server_version (distribution suffix
 //    such as " (Debian 15.8-0+deb12u1)" removed); size_hint() is
 //    pg_database_size(current_database()), an estimate (the dump is smaller:
@@ -19,6 +19,23 @@
 //    exit code 0 and output starting with the custom-format magic "PGDMP".
 //    A pg_dump whose major version is older than the server's is refused
 //    before dumping.
+//  - DOCKER_EXEC (connection.container_id, DumpContext::docker_socket): the
+//    container's own psql and pg_dump run inside it through the Docker Engine
+//    API (backupy::docker), so the tools always match the server and nothing
+//    needs installing beside the agent. probe(): psql -X -A -t -w
+//    -v ON_ERROR_STOP=1 <connection> -c "SHOW server_version"
+//    -c "SELECT pg_database_size(current_database())". dump(): pg_dump with the
+//    same flags as above (no local version check). <connection> is --host H
+//    and --port P only when set — empty means the tools' defaults inside the
+//    container (the server's local socket) — then --username and --dbname.
+//    The exec's Env is exactly PGCONNECT_TIMEOUT, PGSSLMODE, PGAPPNAME=backupy,
+//    LC_ALL=C and PGPASSWORD (when there is a password): the password is
+//    never in the Cmd, which `docker inspect` and `ps` in the container show.
+//    No PATH: the image's own applies. Errors are classified from psql's
+//    stderr like libpq's (authentication, unknown database, unreachable); a
+//    missing psql/pg_dump (exit 126/127) and the daemon's refusals (no such
+//    container, not running, no socket) are named precisely. Completeness is
+//    the same: exit code 0 (exec inspect) and the PGDMP magic.
 #include <chrono>
 #include <filesystem>
 #include <memory>
