@@ -7,6 +7,8 @@
 #include <set>
 #include <vector>
 
+#include "backupy/core/ascii.hpp"
+
 namespace backupy::core {
 namespace {
 
@@ -27,11 +29,9 @@ std::set<std::string, LongestFirst>& secrets() {
   return values;
 }
 
+// Protocol tokens and secret names are ASCII: no locale.
 std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
+  return core::ascii_lower(text);
 }
 
 void replace_all(std::string& text, std::string_view needle) {

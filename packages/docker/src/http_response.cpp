@@ -4,24 +4,19 @@
 #include <cctype>
 #include <charconv>
 
+#include "backupy/core/ascii.hpp"
 #include "backupy/docker/engine_client.hpp"
 
 namespace backupy::docker::detail {
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+using core::ascii_lower;
 
+// A header value or chunk line without blanks around it and without the CR
+// of its CRLF.
 std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
-    text.remove_suffix(1);
-  }
-  return text;
+  if (text.ends_with('\r')) text.remove_suffix(1);
+  return core::trim_blanks(text);
 }
 
 }  // namespace
@@ -53,7 +48,7 @@ ResponseHead parse_head(std::string_view text) {
     if (colon == std::string_view::npos || colon == 0) {
       throw DockerError("malformed HTTP header line: " + std::string(line.substr(0, 80)));
     }
-    head.headers.emplace_back(lower(line.substr(0, colon)),
+    head.headers.emplace_back(ascii_lower(line.substr(0, colon)),
                               std::string(trim(line.substr(colon + 1))));
   }
   return head;
@@ -64,7 +59,7 @@ BodyReader::BodyReader(const ResponseHead& head, std::size_t max_bytes) : max_by
     mode_ = Mode::none;
     done_ = true;
   } else if (auto coding = head.header("transfer-encoding");
-             coding && lower(*coding).find("chunked") != std::string::npos) {
+             coding && ascii_lower(*coding).find("chunked") != std::string::npos) {
     mode_ = Mode::chunked;
   } else if (auto length = head.header("content-length")) {
     const char* end = length->data() + length->size();

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "backupy/core/ascii.hpp"
 #include "backupy/net/url.hpp"
 
 namespace backupy::net {
@@ -19,11 +20,9 @@ namespace {
 // HTTPS_PROXY meaning the same thing for the agent as for every other tool.
 constexpr std::uint16_t kDefaultProxyPort = 1080;
 
+// Protocol tokens and secret names are ASCII: no locale.
 std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
+  return core::ascii_lower(text);
 }
 
 std::string_view trim(std::string_view text) {

@@ -7,6 +7,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "backupy/core/ascii.hpp"
+
 namespace backupy::net {
 namespace {
 
@@ -17,11 +19,9 @@ bool fail(std::string* error, std::string message) {
   return false;
 }
 
+// Protocol tokens and secret names are ASCII: no locale.
 std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
+  return core::ascii_lower(text);
 }
 
 std::uint16_t default_port(std::string_view scheme) {

@@ -1,6 +1,7 @@
 #include "backupy/drivers/dump_tool.hpp"
 
 #include <algorithm>
+#include <system_error>
 
 #include "backupy/drivers/driver.hpp"
 #include "backupy/process/output_tail.hpp"
@@ -8,6 +9,15 @@
 #include "backupy/stream/cancelled.hpp"
 
 namespace backupy::drivers {
+
+process::Child spawn_dump_tool(const process::SpawnOptions& spawn, const std::string& what) {
+  try {
+    return process::Child::spawn(spawn);
+  } catch (const std::system_error& e) {
+    const std::string tool = spawn.argv.empty() ? "<no program>" : spawn.argv.front();
+    throw DriverError(what + ": cannot run " + tool + ": " + e.what());
+  }
+}
 
 DumpToolRun run_dump_tool(process::Child& child, stream::ByteSink& out, std::stop_token stop,
                           const std::string& what, const std::string& secret,

@@ -17,6 +17,15 @@ process::Child shell(const std::string& script) {
   return process::Child::spawn({.argv = {"/bin/sh", "-c", script}, .env = {"PATH=/usr/bin:/bin"}});
 }
 
+TEST(DumpTool, AToolThatCannotStartIsADriverErrorNamingIt) {
+  try {
+    spawn_dump_tool({.argv = {"/nonexistent/pg_dump", "--version"}, .env = {}}, "target t (x)");
+    FAIL() << "expected DriverError";
+  } catch (const DriverError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("target t (x): cannot run /nonexistent/pg_dump: "));
+  }
+}
+
 TEST(DumpTool, StreamsStdoutThroughInspectIntoTheSink) {
   process::Child child = shell("printf 'PGDMP-archive'; echo 'notice' >&2");
   stream::MemorySink out;

@@ -101,7 +101,7 @@ class MongodbDriver : public Driver {
     spawn.argv = mongodb::mongodump_argv(dump_command(tool.string(), config_path.string()));
     spawn.env = child_env();
     spawn.cwd = temp_dir_;
-    process::Child child = spawn_or_throw(spawn, tool);
+    process::Child child = spawn_dump_tool(spawn, prefix());
 
     std::string head;
     DumpToolRun run;
@@ -334,14 +334,6 @@ class MongodbDriver : public Driver {
     if (auto found = process::find_program("mongodump", child_env())) return *found;
     throw DriverError(prefix() + ": mongodump not found in PATH " + options_.child_path +
                       "; install the MongoDB Database Tools (mongodb-database-tools)");
-  }
-
-  process::Child spawn_or_throw(const process::SpawnOptions& spawn, const fs::path& tool) const {
-    try {
-      return process::Child::spawn(spawn);
-    } catch (const std::system_error& e) {
-      throw DriverError(prefix() + ": cannot run " + tool.string() + ": " + e.what());
-    }
   }
 
   backup::v1::Target target_;

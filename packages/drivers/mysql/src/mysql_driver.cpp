@@ -137,7 +137,7 @@ class MysqlDriver : public Driver {
     spawn.env = child_env();
     spawn.cwd = temp_dir_;
 
-    process::Child child = spawn_or_throw(spawn, tool);
+    process::Child child = spawn_dump_tool(spawn, prefix());
     mysql::TailRing ring(512);
     const DumpToolRun run = run_dump_tool(child, out, stop, prefix() + ": " + name, password_,
                                           [&](std::span<const char> data) { ring.append(data); });
@@ -379,14 +379,6 @@ class MysqlDriver : public Driver {
                       options_.child_path + "; install the " +
                       (mariadb_ ? "MariaDB client (mariadb-client)" : "MySQL client") +
                       " or use the DOCKER_EXEC strategy");
-  }
-
-  process::Child spawn_or_throw(const process::SpawnOptions& spawn, const fs::path& tool) const {
-    try {
-      return process::Child::spawn(spawn);
-    } catch (const std::system_error& e) {
-      throw DriverError(prefix() + ": cannot run " + tool.string() + ": " + e.what());
-    }
   }
 
   backup::v1::Target target_;

@@ -451,13 +451,9 @@ TEST_F(MysqlDriverTest, DockerExecProbesAndDumpsARestorableDump) {
   ASSERT_EQ(execs.size(), 2u);
   EXPECT_EQ(execs[0].cmd.front(), "mariadb");
   EXPECT_EQ(execs[1].cmd.front(), "mariadb-dump");
+  expect_secret_only_in_exec_env(execs, "my-container", server_->password());
   for (const auto& exec : execs) {
-    EXPECT_EQ(exec.container, "my-container");
-    for (const auto& arg : exec.cmd) {
-      EXPECT_EQ(arg.find(server_->password()), std::string::npos) << arg;
-    }
     EXPECT_THAT(exec.env, ::testing::Contains("MYSQL_PWD=" + server_->password()));
-    for (const auto& var : exec.env) EXPECT_FALSE(var.starts_with("PATH=")) << var;
   }
   EXPECT_THAT(execs[1].cmd,
               ::testing::IsSupersetOf({std::string("--single-transaction"),

@@ -134,7 +134,7 @@ class PostgresDriver : public Driver {
     spawn.env = child_env(pass_path);
     spawn.cwd = temp_dir_;
 
-    process::Child child = spawn_or_throw(spawn, pg_dump);
+    process::Child child = spawn_dump_tool(spawn, prefix());
     std::string head;
     const DumpToolRun run = run_dump_tool(
         child, out, stop, prefix() + ": pg_dump", password_, [&](std::span<const char> data) {
@@ -326,19 +326,11 @@ class PostgresDriver : public Driver {
                       postgres::major_text(server_major_) + ") or use the DOCKER_EXEC strategy");
   }
 
-  process::Child spawn_or_throw(const process::SpawnOptions& spawn, const fs::path& pg_dump) const {
-    try {
-      return process::Child::spawn(spawn);
-    } catch (const std::system_error& e) {
-      throw DriverError(prefix() + ": cannot run " + pg_dump.string() + ": " + e.what());
-    }
-  }
-
   void check_pg_dump_version(const fs::path& pg_dump, std::stop_token stop) const {
     process::SpawnOptions spawn;
     spawn.argv = {pg_dump.string(), "--version"};
     spawn.env = {"PATH=" + options_.child_path, "LC_ALL=C.UTF-8"};
-    process::Child child = spawn_or_throw(spawn, pg_dump);
+    process::Child child = spawn_dump_tool(spawn, prefix());
     std::string output;
     process::OutputTail tail(1024);
     process::PumpOptions pump_options;

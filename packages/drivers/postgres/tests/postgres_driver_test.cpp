@@ -387,13 +387,9 @@ TEST_F(PostgresDriverTest, DockerExecProbesAndDumpsARestorableArchive) {
   ASSERT_EQ(execs.size(), 2u);
   EXPECT_EQ(execs[0].cmd.front(), "psql");
   EXPECT_EQ(execs[1].cmd.front(), "pg_dump");
+  expect_secret_only_in_exec_env(execs, "pg-container", server_->password());
   for (const auto& exec : execs) {
-    EXPECT_EQ(exec.container, "pg-container");
-    for (const auto& arg : exec.cmd) {
-      EXPECT_EQ(arg.find(server_->password()), std::string::npos) << arg;
-    }
     EXPECT_THAT(exec.env, ::testing::Contains("PGPASSWORD=" + server_->password()));
-    for (const auto& var : exec.env) EXPECT_FALSE(var.starts_with("PATH=")) << var;
   }
   EXPECT_THAT(execs[1].cmd,
               ::testing::IsSupersetOf({std::string("--format=custom"), std::string("--host"),

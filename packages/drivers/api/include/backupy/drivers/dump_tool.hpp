@@ -21,6 +21,10 @@ struct DumpToolRun {
   std::string tail_suffix() const { return stderr_tail.empty() ? "" : ": " + stderr_tail; }
 };
 
+// Starts a dump tool; a failure to start it (ENOENT, EACCES, ...) becomes the DriverError
+// "<what>: cannot run <argv[0]>: <reason>" (what = "target x (...)").
+process::Child spawn_dump_tool(const process::SpawnOptions& spawn, const std::string& what);
+
 // Pumps child to its end. `what` names the tool for errors ("target x (...): pg_dump"
 // → "target x (...): pg_dump failed (exit code 1): <stderr tail>"). inspect (optional)
 // sees every stdout chunk before the sink does (magic numbers, trailers).

@@ -33,6 +33,25 @@ inline std::string trim(std::string text) {
   return text;
 }
 
+// DOCKER_EXEC (test_support::FakeDockerEngine::execs()): every exec ran in
+// container, secret never in its Cmd but in one of its Env entries, and no
+// PATH was sent (the image's own applies).
+template <typename Exec>
+void expect_secret_only_in_exec_env(const std::vector<Exec>& execs, const std::string& container,
+                                    const std::string& secret) {
+  ASSERT_FALSE(execs.empty());
+  for (const auto& exec : execs) {
+    EXPECT_EQ(exec.container, container);
+    for (const auto& arg : exec.cmd) EXPECT_EQ(arg.find(secret), std::string::npos) << arg;
+    bool in_env = false;
+    for (const auto& var : exec.env) {
+      in_env = in_env || var.find(secret) != std::string::npos;
+      EXPECT_FALSE(var.starts_with("PATH=")) << var;
+    }
+    EXPECT_TRUE(in_env) << "the secret is in no Env entry of " << exec.cmd.front();
+  }
+}
+
 // The fixed data key of the round-trip tests.
 inline std::array<std::uint8_t, 32> dek() {
   std::array<std::uint8_t, 32> key{};
