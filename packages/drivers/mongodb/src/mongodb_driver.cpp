@@ -12,6 +12,7 @@
 #include "backupy/core/quote.hpp"
 #include "backupy/drivers/container_tool.hpp"
 #include "backupy/drivers/dump_tool.hpp"
+#include "backupy/drivers/endpoint.hpp"
 #include "backupy/process/child.hpp"
 #include "backupy/stream/cancelled.hpp"
 #include "mongoc_probe.hpp"
@@ -29,42 +30,31 @@ class MongodbDriver : public Driver {
       : target_(context.target),
         temp_dir_(context.temp_dir),
         docker_socket_(context.docker_socket),
-        options_(std::move(options)) {
-    const auto& c = target_.connection();
-    strategy_ = c.strategy();
-    uri_ = mongodb::is_connection_uri(c.host());
-    socket_ = !uri_ && strategy_ == backup::v1::UNIX_SOCKET;
-    docker_ = strategy_ == backup::v1::DOCKER_EXEC;
-    container_ = c.container_id();
-    host_ = !c.host().empty() ? c.host() : (socket_ ? "/tmp/mongodb-27017.sock" : "localhost");
-    port_ = c.port() != 0 ? c.port() : 27017;
-    if (docker_) {
-      // Inside the container an empty host/port means the tools' own
-      // defaults, so nothing is filled in.
-      host_ = c.host();
-      port_ = c.port();
-    }
-    database_ = c.database();
-    user_ = c.username();
-    password_ = c.password_secret_ref();
+        options_(std::move(options)),
+        endpoint_(resolve_endpoint(
+            context.target,
+            {.tcp_host = "localhost", .socket_path = "/tmp/mongodb-27017.sock", .port = 27017})) {
+    uri_ = mongodb::is_connection_uri(endpoint_.host);
     if (uri_) {
+      // A connection string names its own hosts or sockets.
+      endpoint_.socket = false;
       // The URI's own password, as written and decoded: masked like the
       // password field wherever a tool or server might echo it.
-      secrets_.push_back(mongodb::uri_password(host_));
-      secrets_.push_back(mongodb::uri_password_raw(host_));
+      secrets_.push_back(mongodb::uri_password(endpoint_.host));
+      secrets_.push_back(mongodb::uri_password_raw(endpoint_.host));
     }
-    secrets_.push_back(password_);
+    secrets_.push_back(endpoint_.password);
   }
 
   std::string probe() override {
     validate();
-    if (docker_) return probe_in_container({});
+    if (endpoint_.docker) return probe_in_container({});
     mongodb::ProbeTarget probe;
-    probe.uri = uri_ ? host_ : built_uri();
-    probe.username = user_;
-    probe.password = password_;
-    if (!uri_ && !user_.empty()) probe.auth_source = options_.auth_database;
-    probe.database = database_;
+    probe.uri = uri_ ? endpoint_.host : built_uri();
+    probe.username = endpoint_.user;
+    probe.password = endpoint_.password;
+    if (!uri_ && !endpoint_.user.empty()) probe.auth_source = options_.auth_database;
+    probe.database = endpoint_.database;
     probe.timeout = options_.connect_timeout;
     try {
       const mongodb::ProbeResult result = mongodb::probe_server(probe);
@@ -83,7 +73,7 @@ class MongodbDriver : public Driver {
   void dump(stream::ByteSink& out, std::stop_token stop) override {
     if (server_version_.empty()) probe();
     if (stop.stop_requested()) throw stream::Cancelled();
-    if (docker_) return dump_in_container(out, stop);
+    if (endpoint_.docker) return dump_in_container(out, stop);
     const fs::path tool = find_tool();
 
     std::optional<core::PrivateFile> config;
@@ -92,7 +82,8 @@ class MongodbDriver : public Driver {
       // Written even when there is nothing secret to say, so that mongodump
       // never falls back to anything but its command line.
       config.emplace(config_path, "# mongodump --config for backupy\n" +
-                                      mongodb::config_file_content(password_, uri_ ? host_ : ""));
+                                      mongodb::config_file_content(endpoint_.password,
+                                                                   uri_ ? endpoint_.host : ""));
     } catch (const std::system_error& e) {
       throw DriverError(prefix() + ": " + e.what());
     }
@@ -106,7 +97,8 @@ class MongodbDriver : public Driver {
     std::string head;
     DumpToolRun run;
     try {
-      run = run_dump_tool(child, out, stop, prefix() + ": mongodump", password_, head_of(head));
+      run = run_dump_tool(child, out, stop, prefix() + ": mongodump", endpoint_.password,
+                          head_of(head));
     } catch (const DriverError& e) {
       // run_dump_tool masked the password; the URI's may be in the tail too.
       throw DriverError(masked(e.what()));
@@ -143,37 +135,42 @@ class MongodbDriver : public Driver {
     command.tool = std::move(tool);
     command.config_path = std::move(config_path);
     command.uri = uri_;
-    command.socket = socket_;
-    command.host = host_;
-    command.port = port_;
-    command.username = user_;
+    command.socket = endpoint_.socket;
+    command.host = endpoint_.host;
+    command.port = endpoint_.port;
+    command.username = endpoint_.user;
     command.auth_database = options_.auth_database;
-    command.database = database_;
+    command.database = endpoint_.database;
     return command;
   }
 
   // "127.0.0.1:27017, database "app"" / "socket /tmp/m.sock, whole instance" /
   // "mongodb+srv://cluster0.example.net, database "app"".
   std::string server() const {
-    if (docker_) {
-      std::string at = "container " + container_;
-      if (uri_) return at + ", " + mongodb::uri_for_messages(host_);
-      if (!host_.empty()) at += ", " + host_;
-      if (port_ != 0) at += (host_.empty() ? ", port " : ":") + std::to_string(port_);
+    if (endpoint_.docker) {
+      std::string at = "container " + endpoint_.container;
+      if (uri_) return at + ", " + mongodb::uri_for_messages(endpoint_.host);
+      if (!endpoint_.host.empty()) at += ", " + endpoint_.host;
+      if (endpoint_.port != 0)
+        at += (endpoint_.host.empty() ? ", port " : ":") + std::to_string(endpoint_.port);
       return at;
     }
-    if (uri_) return mongodb::uri_for_messages(host_);
-    return socket_ ? "socket " + host_ : host_ + ":" + std::to_string(port_);
+    if (uri_) return mongodb::uri_for_messages(endpoint_.host);
+    return endpoint_.socket ? "socket " + endpoint_.host
+                            : endpoint_.host + ":" + std::to_string(endpoint_.port);
   }
   std::string where() const {
-    return server() +
-           (database_.empty() ? ", whole instance" : ", database " + core::quoted(database_));
+    return server() + (endpoint_.database.empty()
+                           ? ", whole instance"
+                           : ", database " + core::quoted(endpoint_.database));
   }
   std::string prefix() const { return "target " + target_.id() + " (MongoDB " + where() + ")"; }
 
   // " for user "backup"" (the username, or the connection string's), or "".
   std::string for_user() const {
-    const std::string user = !user_.empty() ? user_ : uri_ ? mongodb::uri_username(host_) : "";
+    const std::string user = !endpoint_.user.empty() ? endpoint_.user
+                             : uri_                  ? mongodb::uri_username(endpoint_.host)
+                                                     : "";
     return user.empty() ? "" : " for user " + core::quoted(user);
   }
 
@@ -184,37 +181,38 @@ class MongodbDriver : public Driver {
 
   void validate() const {
     const std::string id = "target " + target_.id();
-    if (docker_ && container_.empty()) {
+    if (endpoint_.docker && endpoint_.container.empty()) {
       throw DriverError(id + ": the DOCKER_EXEC strategy needs connection.container_id");
     }
-    if (socket_ && (!host_.starts_with('/') || !host_.ends_with(".sock"))) {
+    if (endpoint_.socket &&
+        (!endpoint_.host.starts_with('/') || !endpoint_.host.ends_with(".sock"))) {
       throw DriverError(id +
                         ": with the UNIX_SOCKET strategy connection.host must be the absolute "
                         "path of the server's socket file ending in .sock, not " +
-                        core::quoted(host_));
+                        core::quoted(endpoint_.host));
     }
     // The config file carries both as single-quoted YAML scalars, which
     // cannot hold a line break.
-    if (!mongodb::yaml_single_quote(password_)) {
+    if (!mongodb::yaml_single_quote(endpoint_.password)) {
       throw DriverError(id +
                         ": the password contains a line break or control character, which "
                         "mongodump's --config file cannot carry");
     }
-    if (uri_ && !mongodb::yaml_single_quote(host_)) {
+    if (uri_ && !mongodb::yaml_single_quote(endpoint_.host)) {
       throw DriverError(id + ": the connection string contains a line break or control character");
     }
-    if (!uri_ && !password_.empty() && user_.empty()) {
+    if (!uri_ && !endpoint_.password.empty() && endpoint_.user.empty()) {
       throw DriverError(id + ": connection.username must be set when a password is");
     }
   }
 
   // mongodb://host:port/ or mongodb://%2Fpath.sock/ (never with credentials).
   std::string built_uri() const {
-    if (socket_) return "mongodb://" + mongodb::percent_encode(host_) + "/";
-    const std::string host = host_.empty() ? "127.0.0.1" : host_;
+    if (endpoint_.socket) return "mongodb://" + mongodb::percent_encode(endpoint_.host) + "/";
+    const std::string host = endpoint_.host.empty() ? "127.0.0.1" : endpoint_.host;
     const bool ipv6 = host.find(':') != std::string::npos && !host.starts_with('[');
     return "mongodb://" + (ipv6 ? "[" + host + "]" : host) + ":" +
-           std::to_string(port_ != 0 ? port_ : 27017) + "/";
+           std::to_string(endpoint_.port != 0 ? endpoint_.port : 27017) + "/";
   }
 
   DriverError probe_error(const ProbeError& e) const {
@@ -228,7 +226,7 @@ class MongodbDriver : public Driver {
       case ProbeError::Kind::unreachable:
         return DriverError(id + ": MongoDB server unreachable at " + where() + ": " + detail);
       case ProbeError::Kind::missing_database:
-        return DriverError(id + ": database " + core::quoted(database_) +
+        return DriverError(id + ": database " + core::quoted(endpoint_.database) +
                            " does not exist on the MongoDB server at " + server());
       case ProbeError::Kind::invalid_uri:
         return DriverError(id + ": connection.host is not a usable MongoDB connection string (" +
@@ -242,17 +240,17 @@ class MongodbDriver : public Driver {
   // secrets only in the exec's Env, never in its Cmd.
 
   DriverError tool_missing(const ContainerToolFailed& e, const std::string& tool) const {
-    return DriverError(prefix() + ": " + tool + " is not in container " + container_ +
+    return DriverError(prefix() + ": " + tool + " is not in container " + endpoint_.container +
                        " (the DOCKER_EXEC strategy runs the image's own mongosh and mongodump): " +
                        masked(e.stderr_tail()));
   }
 
   std::string probe_in_container(std::stop_token stop) {
-    std::vector<std::string> env = {"PROBE_URI=" + (uri_ ? host_ : built_uri()),
-                                    "PROBE_DB=" + database_, "LC_ALL=C.UTF-8"};
-    if (!user_.empty()) {
-      env.push_back("PROBE_USER=" + user_);
-      env.push_back("PROBE_PASSWORD=" + password_);
+    std::vector<std::string> env = {"PROBE_URI=" + (uri_ ? endpoint_.host : built_uri()),
+                                    "PROBE_DB=" + endpoint_.database, "LC_ALL=C.UTF-8"};
+    if (!endpoint_.user.empty()) {
+      env.push_back("PROBE_USER=" + endpoint_.user);
+      env.push_back("PROBE_PASSWORD=" + endpoint_.password);
       if (!uri_) env.push_back("PROBE_AUTH_DB=" + options_.auth_database);
     }
     const std::vector<std::string> argv = {
@@ -260,8 +258,8 @@ class MongodbDriver : public Driver {
         "--nodb",  "--eval",  std::string(mongodb::container_probe_script())};
     std::string output;
     try {
-      output = capture_in_container(docker_socket_, {container_, argv, env}, stop,
-                                    prefix() + ": mongosh", password_);
+      output = capture_in_container(docker_socket_, {endpoint_.container, argv, env}, stop,
+                                    prefix() + ": mongosh", endpoint_.password);
     } catch (const ContainerToolFailed& e) {
       if (e.not_found()) throw tool_missing(e, "mongosh");
       throw container_probe_error(e);
@@ -276,7 +274,8 @@ class MongodbDriver : public Driver {
                         ": mongosh answered no server version: " + masked(output.substr(0, 200)));
     }
     if (probe->database_exists == false) {
-      throw DriverError("target " + target_.id() + ": database " + core::quoted(database_) +
+      throw DriverError("target " + target_.id() + ": database " +
+                        core::quoted(endpoint_.database) +
                         " does not exist on the MongoDB server at " + server());
     }
     server_version_ = "MongoDB " + probe->version;
@@ -308,13 +307,13 @@ class MongodbDriver : public Driver {
     argv.insert(argv.end(), args.begin() + 2, args.end());
     const std::vector<std::string> env = {
         "MONGODUMP_CONFIG_YAML=# mongodump --config for backupy\n" +
-            mongodb::config_file_content(password_, uri_ ? host_ : ""),
+            mongodb::config_file_content(endpoint_.password, uri_ ? endpoint_.host : ""),
         "LC_ALL=C.UTF-8"};
     std::string head;
     DumpToolRun run;
     try {
-      run = run_in_container(docker_socket_, {container_, argv, env}, out, stop,
-                             prefix() + ": mongodump", password_, head_of(head));
+      run = run_in_container(docker_socket_, {endpoint_.container, argv, env}, out, stop,
+                             prefix() + ": mongodump", endpoint_.password, head_of(head));
     } catch (const ContainerToolFailed& e) {
       if (e.not_found()) throw tool_missing(e, "mongodump");
       throw DriverError(masked(e.what()));
@@ -340,16 +339,8 @@ class MongodbDriver : public Driver {
   fs::path temp_dir_;
   fs::path docker_socket_;
   MongodbOptions options_;
-  backup::v1::ConnectionStrategy strategy_ = backup::v1::TCP;
+  Endpoint endpoint_;
   bool uri_ = false;
-  bool socket_ = false;
-  bool docker_ = false;
-  std::string container_;
-  std::string host_;
-  std::uint32_t port_ = 27017;
-  std::string database_;
-  std::string user_;
-  std::string password_;
   std::vector<std::string> secrets_;
   std::string server_version_;
   std::uint64_t size_ = 0;

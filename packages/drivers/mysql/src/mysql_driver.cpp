@@ -20,6 +20,7 @@
 #include "backupy/core/quote.hpp"
 #include "backupy/drivers/container_tool.hpp"
 #include "backupy/drivers/dump_tool.hpp"
+#include "backupy/drivers/endpoint.hpp"
 #include "backupy/process/child.hpp"
 #include "backupy/process/output_tail.hpp"
 #include "backupy/process/pump.hpp"
@@ -52,39 +53,27 @@ class MysqlDriver : public Driver {
       : target_(context.target),
         temp_dir_(context.temp_dir),
         docker_socket_(context.docker_socket),
-        options_(std::move(options)) {
-    const auto& c = target_.connection();
-    strategy_ = c.strategy();
-    socket_ = strategy_ == backup::v1::UNIX_SOCKET;
-    docker_ = strategy_ == backup::v1::DOCKER_EXEC;
-    container_ = c.container_id();
-    host_ = !c.host().empty() ? c.host() : (socket_ ? "/run/mysqld/mysqld.sock" : "127.0.0.1");
-    port_ = c.port() != 0 ? c.port() : 3306;
-    if (docker_) {
-      // Inside the container an empty host means the client's own default
-      // (the server's socket as the image configures it).
-      host_ = c.host();
-      port_ = c.port();
-    }
-    database_ = c.database();
-    user_ = c.username();
-    password_ = c.password_secret_ref();
+        options_(std::move(options)),
+        endpoint_(resolve_endpoint(
+            context.target,
+            {.tcp_host = "127.0.0.1", .socket_path = "/run/mysqld/mysqld.sock", .port = 3306})) {
     engine_ = target_.type() == backup::v1::MYSQL ? "MySQL" : "MariaDB";
   }
 
   std::string probe() override {
     validate();
-    if (docker_) return probe_in_container();
+    if (endpoint_.docker) return probe_in_container();
     MysqlConn conn(mysql_init(nullptr));
     if (!conn) throw DriverError(prefix() + ": out of memory creating a MariaDB client handle");
     const unsigned int timeout = static_cast<unsigned int>(options_.connect_timeout.count());
     mysql_options(conn.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-    const unsigned int protocol = socket_ ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
+    const unsigned int protocol = endpoint_.socket ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
     mysql_options(conn.get(), MYSQL_OPT_PROTOCOL, &protocol);
     mysql_options(conn.get(), MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    if (!mysql_real_connect(conn.get(), socket_ ? nullptr : host_.c_str(), user_.c_str(),
-                            password_.c_str(), database_.c_str(), socket_ ? 0 : port_,
-                            socket_ ? host_.c_str() : nullptr, 0)) {
+    if (!mysql_real_connect(conn.get(), endpoint_.socket ? nullptr : endpoint_.host.c_str(),
+                            endpoint_.user.c_str(), endpoint_.password.c_str(),
+                            endpoint_.database.c_str(), endpoint_.socket ? 0 : endpoint_.port,
+                            endpoint_.socket ? endpoint_.host.c_str() : nullptr, 0)) {
       throw connection_error(mysql_errno(conn.get()), mysql_error(conn.get()));
     }
     const auto row = query_row(conn.get(), "SELECT VERSION(), @@version_comment", 2);
@@ -109,15 +98,16 @@ class MysqlDriver : public Driver {
   void dump(stream::ByteSink& out, std::stop_token stop) override {
     if (server_version_.empty()) probe();
     if (stop.stop_requested()) throw stream::Cancelled();
-    if (docker_) return dump_in_container(out, stop);
+    if (endpoint_.docker) return dump_in_container(out, stop);
     const fs::path tool = choose_tool();
     const std::string name = tool.filename().string();
 
     std::optional<core::PrivateFile> options_file;
     const fs::path options_path = temp_dir_ / "backupy-my.cnf";
     try {
-      std::string content = "[client]\nuser=" + mysql::option_file_quote(user_) + "\n";
-      if (!password_.empty()) content += "password=" + mysql::option_file_quote(password_) + "\n";
+      std::string content = "[client]\nuser=" + mysql::option_file_quote(endpoint_.user) + "\n";
+      if (!endpoint_.password.empty())
+        content += "password=" + mysql::option_file_quote(endpoint_.password) + "\n";
       options_file.emplace(options_path, content);
     } catch (const std::system_error& e) {
       throw DriverError(prefix() + ": " + e.what());
@@ -127,74 +117,81 @@ class MysqlDriver : public Driver {
     // --defaults-extra-file must be the first argument.
     spawn.argv = {tool.string(), "--defaults-extra-file=" + options_path.string()};
     spawn.argv.insert(spawn.argv.end(), kDumpFlags.begin(), kDumpFlags.end());
-    if (socket_) {
-      spawn.argv.insert(spawn.argv.end(), {"--protocol=SOCKET", "--socket=" + host_});
+    if (endpoint_.socket) {
+      spawn.argv.insert(spawn.argv.end(), {"--protocol=SOCKET", "--socket=" + endpoint_.host});
     } else {
-      spawn.argv.insert(spawn.argv.end(),
-                        {"--protocol=TCP", "--host=" + host_, "--port=" + std::to_string(port_)});
+      spawn.argv.insert(spawn.argv.end(), {"--protocol=TCP", "--host=" + endpoint_.host,
+                                           "--port=" + std::to_string(endpoint_.port)});
     }
-    spawn.argv.push_back(database_);
+    spawn.argv.push_back(endpoint_.database);
     spawn.env = child_env();
     spawn.cwd = temp_dir_;
 
     process::Child child = spawn_dump_tool(spawn, prefix());
     mysql::TailRing ring(512);
-    const DumpToolRun run = run_dump_tool(child, out, stop, prefix() + ": " + name, password_,
-                                          [&](std::span<const char> data) { ring.append(data); });
+    const DumpToolRun run =
+        run_dump_tool(child, out, stop, prefix() + ": " + name, endpoint_.password,
+                      [&](std::span<const char> data) { ring.append(data); });
     check_trailer(name, ring, run);
   }
 
  private:
   // "127.0.0.1:3306", "socket /run/mysqld/mysqld.sock", "container db1[, host[:port]]"
   std::string server_at() const {
-    if (docker_) {
-      std::string at = "container " + container_;
-      if (!host_.empty()) at += ", " + host_ + (port_ != 0 ? ":" + std::to_string(port_) : "");
+    if (endpoint_.docker) {
+      std::string at = "container " + endpoint_.container;
+      if (!endpoint_.host.empty())
+        at += ", " + endpoint_.host +
+              (endpoint_.port != 0 ? ":" + std::to_string(endpoint_.port) : "");
       return at;
     }
-    return socket_ ? "socket " + host_ : host_ + ":" + std::to_string(port_);
+    return endpoint_.socket ? "socket " + endpoint_.host
+                            : endpoint_.host + ":" + std::to_string(endpoint_.port);
   }
-  std::string where() const { return server_at() + ", database " + core::quoted(database_); }
+  std::string where() const {
+    return server_at() + ", database " + core::quoted(endpoint_.database);
+  }
   // "target my1 (MariaDB 127.0.0.1:3306, database "app")"
   std::string prefix() const {
     return "target " + target_.id() + " (" + engine_ + " " + where() + ")";
   }
 
   void validate() const {
-    if (docker_ && container_.empty()) {
+    if (endpoint_.docker && endpoint_.container.empty()) {
       throw DriverError("target " + target_.id() +
                         ": the DOCKER_EXEC strategy needs connection.container_id");
     }
-    if (database_.empty()) {
+    if (endpoint_.database.empty()) {
       throw DriverError("target " + target_.id() + ": connection.database must name a database");
     }
-    if (database_.starts_with('-')) {
+    if (endpoint_.database.starts_with('-')) {
       throw DriverError("target " + target_.id() + ": connection.database " +
-                        core::quoted(database_) + " must not start with '-'");
+                        core::quoted(endpoint_.database) + " must not start with '-'");
     }
-    if (user_.empty()) {
+    if (endpoint_.user.empty()) {
       throw DriverError("target " + target_.id() + ": connection.username must be set");
     }
-    if (socket_ && !host_.starts_with('/')) {
+    if (endpoint_.socket && !endpoint_.host.starts_with('/')) {
       throw DriverError("target " + target_.id() +
                         ": with the UNIX_SOCKET strategy connection.host must be the absolute "
                         "path of the server's socket file, not " +
-                        core::quoted(host_));
+                        core::quoted(endpoint_.host));
     }
   }
 
   DriverError connection_error(unsigned int code, const char* message) const {
-    const std::string detail = one_line_masked(message ? message : "", password_);
+    const std::string detail = one_line_masked(message ? message : "", endpoint_.password);
     switch (code) {
       case ER_ACCESS_DENIED_ERROR:
       case ER_DBACCESS_DENIED_ERROR:
       case ER_ACCESS_DENIED_NO_PASSWORD_ERROR:
         return DriverError("target " + target_.id() + ": access denied for user " +
-                           core::quoted(user_) + " at " + where() +
+                           core::quoted(endpoint_.user) + " at " + where() +
                            " (check the username, password and grants): " + detail);
       case ER_BAD_DB_ERROR:
-        return DriverError("target " + target_.id() + ": database " + core::quoted(database_) +
-                           " does not exist on the " + engine_ + " server at " + server_at());
+        return DriverError("target " + target_.id() + ": database " +
+                           core::quoted(endpoint_.database) + " does not exist on the " + engine_ +
+                           " server at " + server_at());
       case CR_CONNECTION_ERROR:
       case CR_CONN_HOST_ERROR:
       case CR_UNKNOWN_HOST:
@@ -213,13 +210,13 @@ class MysqlDriver : public Driver {
   std::vector<std::string> query_row(MYSQL* conn, const char* sql, unsigned int columns) const {
     if (mysql_query(conn, sql) != 0) {
       throw DriverError(prefix() + ": " + sql +
-                        " failed: " + one_line_masked(mysql_error(conn), password_));
+                        " failed: " + one_line_masked(mysql_error(conn), endpoint_.password));
     }
     MysqlResult result(mysql_store_result(conn));
     MYSQL_ROW row = result ? mysql_fetch_row(result.get()) : nullptr;
     if (!row || mysql_num_fields(result.get()) < columns) {
-      throw DriverError(prefix() + ": " + sql +
-                        " returned no row: " + one_line_masked(mysql_error(conn), password_));
+      throw DriverError(prefix() + ": " + sql + " returned no row: " +
+                        one_line_masked(mysql_error(conn), endpoint_.password));
     }
     std::vector<std::string> values;
     for (unsigned int i = 0; i < columns; ++i) values.emplace_back(row[i] ? row[i] : "");
@@ -240,10 +237,10 @@ class MysqlDriver : public Driver {
   // (MYSQL_PWD), never in its Cmd; the container's option files apply.
 
   std::vector<std::string> container_connection_args() const {
-    std::vector<std::string> args = {"--user=" + user_};
-    if (!host_.empty()) {
-      args.insert(args.end(), {"--protocol=TCP", "--host=" + host_});
-      if (port_ != 0) args.push_back("--port=" + std::to_string(port_));
+    std::vector<std::string> args = {"--user=" + endpoint_.user};
+    if (!endpoint_.host.empty()) {
+      args.insert(args.end(), {"--protocol=TCP", "--host=" + endpoint_.host});
+      if (endpoint_.port != 0) args.push_back("--port=" + std::to_string(endpoint_.port));
     }
     return args;
   }
@@ -252,7 +249,7 @@ class MysqlDriver : public Driver {
   // container's).
   std::vector<std::string> container_env() const {
     std::vector<std::string> env = {"LC_ALL=C"};
-    if (!password_.empty()) env.push_back("MYSQL_PWD=" + password_);
+    if (!endpoint_.password.empty()) env.push_back("MYSQL_PWD=" + endpoint_.password);
     return env;
   }
 
@@ -271,7 +268,8 @@ class MysqlDriver : public Driver {
       }
     }
     throw DriverError(prefix() + ": neither " + names[0] + " nor " + names[1] +
-                      " is in container " + container_ + " (the DOCKER_EXEC strategy runs the " +
+                      " is in container " + endpoint_.container +
+                      " (the DOCKER_EXEC strategy runs the " +
                       "image's own client tools): " + missing);
   }
 
@@ -282,7 +280,7 @@ class MysqlDriver : public Driver {
     std::vector<std::string> args = {"-N", "-B", "--default-character-set=utf8mb4"};
     const auto connection = container_connection_args();
     args.insert(args.end(), connection.begin(), connection.end());
-    args.insert(args.end(), {"--database=" + database_, "-e", query});
+    args.insert(args.end(), {"--database=" + endpoint_.database, "-e", query});
     const std::vector<std::string> names = engine_ == "MySQL"
                                                ? std::vector<std::string>{"mysql", "mariadb"}
                                                : std::vector<std::string>{"mariadb", "mysql"};
@@ -291,8 +289,8 @@ class MysqlDriver : public Driver {
       std::vector<std::string> argv = {name};
       argv.insert(argv.end(), args.begin(), args.end());
       try {
-        output = capture_in_container(docker_socket_, {container_, argv, container_env()}, {},
-                                      prefix() + ": " + name, password_);
+        output = capture_in_container(docker_socket_, {endpoint_.container, argv, container_env()},
+                                      {}, prefix() + ": " + name, endpoint_.password);
       } catch (const ContainerToolFailed& e) {
         if (e.not_found()) throw;
         throw client_error(e);
@@ -309,7 +307,7 @@ class MysqlDriver : public Driver {
     }
     if (fields.size() < 2 || fields[0].empty()) {
       throw DriverError(prefix() + ": the client answered no server version: " +
-                        one_line_masked(output.substr(0, 200), password_));
+                        one_line_masked(output.substr(0, 200), endpoint_.password));
     }
     mariadb_ = mysql::is_mariadb(fields[0], fields[1]);
     server_version_ = mysql::server_version_text(fields[0], fields[1]);
@@ -345,13 +343,14 @@ class MysqlDriver : public Driver {
       argv.insert(argv.end(), kDumpFlags.begin(), kDumpFlags.end());
       const auto connection = container_connection_args();
       argv.insert(argv.end(), connection.begin(), connection.end());
-      argv.push_back(database_);
+      argv.push_back(endpoint_.database);
       mysql::TailRing ring(512);
       std::uint64_t written = 0;
       DumpToolRun run;
       try {
-        run = run_in_container(docker_socket_, {container_, argv, container_env()}, out, stop,
-                               prefix() + ": " + name, password_, [&](std::span<const char> data) {
+        run = run_in_container(docker_socket_, {endpoint_.container, argv, container_env()}, out,
+                               stop, prefix() + ": " + name, endpoint_.password,
+                               [&](std::span<const char> data) {
                                  written += data.size();
                                  ring.append(data);
                                });
@@ -385,15 +384,7 @@ class MysqlDriver : public Driver {
   fs::path temp_dir_;
   fs::path docker_socket_;
   MysqlOptions options_;
-  backup::v1::ConnectionStrategy strategy_ = backup::v1::TCP;
-  bool socket_ = false;
-  bool docker_ = false;
-  std::string container_;
-  std::string host_;
-  std::uint32_t port_ = 3306;
-  std::string database_;
-  std::string user_;
-  std::string password_;
+  Endpoint endpoint_;
   std::string engine_;
   std::string server_version_;
   bool mariadb_ = true;

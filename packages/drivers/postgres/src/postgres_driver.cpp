@@ -13,6 +13,7 @@
 #include "backupy/core/quote.hpp"
 #include "backupy/drivers/container_tool.hpp"
 #include "backupy/drivers/dump_tool.hpp"
+#include "backupy/drivers/endpoint.hpp"
 #include "backupy/process/child.hpp"
 #include "backupy/process/output_tail.hpp"
 #include "backupy/process/pump.hpp"
@@ -45,29 +46,15 @@ class PostgresDriver : public Driver {
       : target_(context.target),
         temp_dir_(context.temp_dir),
         docker_socket_(context.docker_socket),
-        options_(std::move(options)) {
-    const auto& c = target_.connection();
-    strategy_ = c.strategy();
-    socket_ = strategy_ == backup::v1::UNIX_SOCKET;
-    docker_ = strategy_ == backup::v1::DOCKER_EXEC;
-    container_ = c.container_id();
-    host_ = !c.host().empty() ? c.host() : (socket_ ? "/var/run/postgresql" : "localhost");
-    port_ = c.port() != 0 ? c.port() : 5432;
-    if (docker_) {
-      // Inside the container an empty host/port means the tools' own defaults
-      // (the server's local socket there), so nothing is filled in.
-      host_ = c.host();
-      port_ = c.port();
-    }
-    database_ = c.database();
-    user_ = c.username();
-    password_ = c.password_secret_ref();
-  }
+        options_(std::move(options)),
+        endpoint_(resolve_endpoint(
+            context.target,
+            {.tcp_host = "localhost", .socket_path = "/var/run/postgresql", .port = 5432})) {}
 
   std::string probe() override {
     validate();
-    if (docker_) return probe_in_container({});
-    const std::string port = std::to_string(port_);
+    if (endpoint_.docker) return probe_in_container({});
+    const std::string port = std::to_string(endpoint_.port);
     const std::string timeout = std::to_string(options_.connect_timeout.count());
     // Everything explicit: nothing is taken from the agent's PG* environment
     // or ~/.pgpass (passfile points at nothing when there is no password).
@@ -75,10 +62,16 @@ class PostgresDriver : public Driver {
                           "user",    "password", "connect_timeout",
                           "sslmode", "passfile", "fallback_application_name",
                           nullptr};
-    const char* values[] = {
-        host_.c_str(),     port.c_str(),    database_.c_str(),        user_.c_str(),
-        password_.c_str(), timeout.c_str(), options_.sslmode.c_str(), "/dev/null",
-        "backupy",         nullptr};
+    const char* values[] = {endpoint_.host.c_str(),
+                            port.c_str(),
+                            endpoint_.database.c_str(),
+                            endpoint_.user.c_str(),
+                            endpoint_.password.c_str(),
+                            timeout.c_str(),
+                            options_.sslmode.c_str(),
+                            "/dev/null",
+                            "backupy",
+                            nullptr};
     PgConn conn(PQconnectdbParams(keys, values, 0));
     if (!conn) throw DriverError(prefix() + ": out of memory creating a libpq connection");
     if (PQstatus(conn.get()) != CONNECTION_OK) {
@@ -103,8 +96,8 @@ class PostgresDriver : public Driver {
   void dump(stream::ByteSink& out, std::stop_token stop) override {
     if (server_version_.empty()) probe();
     if (stop.stop_requested()) throw stream::Cancelled();
-    if (docker_) return dump_in_container(out, stop);
-    if (password_.find_first_of("\r\n") != std::string::npos) {
+    if (endpoint_.docker) return dump_in_container(out, stop);
+    if (endpoint_.password.find_first_of("\r\n") != std::string::npos) {
       throw DriverError(prefix() +
                         ": the password contains a line break, which a pgpass file "
                         "cannot carry");
@@ -117,8 +110,8 @@ class PostgresDriver : public Driver {
     std::optional<core::PrivateFile> pass;
     const fs::path pass_path = temp_dir_ / "backupy-pgpass";
     try {
-      if (!password_.empty()) {
-        pass.emplace(pass_path, "*:*:*:*:" + postgres::pgpass_escape(password_) + "\n");
+      if (!endpoint_.password.empty()) {
+        pass.emplace(pass_path, "*:*:*:*:" + postgres::pgpass_escape(endpoint_.password) + "\n");
       }
     } catch (const std::system_error& e) {
       throw DriverError(prefix() + ": " + e.what());
@@ -127,17 +120,19 @@ class PostgresDriver : public Driver {
     process::SpawnOptions spawn;
     spawn.argv = {pg_dump.string(), "--format=custom", "--compress=0", "--no-password",
                   "--lock-wait-timeout=" + std::to_string(options_.lock_wait_timeout.count()),
-                  "--host", host_, "--port", std::to_string(port_), "--username", user_,
+                  "--host", endpoint_.host, "--port", std::to_string(endpoint_.port), "--username",
+                  endpoint_.user,
                   // A conninfo, so that a database name containing '=' is never
                   // parsed as connection options.
-                  "--dbname", "dbname=" + postgres::conninfo_quote(database_)};
+                  "--dbname", "dbname=" + postgres::conninfo_quote(endpoint_.database)};
     spawn.env = child_env(pass_path);
     spawn.cwd = temp_dir_;
 
     process::Child child = spawn_dump_tool(spawn, prefix());
     std::string head;
     const DumpToolRun run = run_dump_tool(
-        child, out, stop, prefix() + ": pg_dump", password_, [&](std::span<const char> data) {
+        child, out, stop, prefix() + ": pg_dump", endpoint_.password,
+        [&](std::span<const char> data) {
           if (head.size() < kMagic.size()) {
             head.append(data.data(), std::min(data.size(), kMagic.size() - head.size()));
           }
@@ -149,49 +144,54 @@ class PostgresDriver : public Driver {
   // "127.0.0.1:5432", "socket directory /run/postgresql port 5432",
   // "container db1" / "container db1, 127.0.0.1:5432"
   std::string server_at() const {
-    if (docker_) {
-      std::string at = "container " + container_;
-      if (!host_.empty()) at += ", " + host_;
-      if (port_ != 0) at += (host_.empty() ? ", port " : ":") + std::to_string(port_);
+    if (endpoint_.docker) {
+      std::string at = "container " + endpoint_.container;
+      if (!endpoint_.host.empty()) at += ", " + endpoint_.host;
+      if (endpoint_.port != 0)
+        at += (endpoint_.host.empty() ? ", port " : ":") + std::to_string(endpoint_.port);
       return at;
     }
-    return socket_ ? "socket directory " + host_ + " port " + std::to_string(port_)
-                   : host_ + ":" + std::to_string(port_);
+    return endpoint_.socket
+               ? "socket directory " + endpoint_.host + " port " + std::to_string(endpoint_.port)
+               : endpoint_.host + ":" + std::to_string(endpoint_.port);
   }
   // "target pg1 (PostgreSQL 127.0.0.1:5432, database "app")"
-  std::string where() const { return server_at() + ", database " + core::quoted(database_); }
+  std::string where() const {
+    return server_at() + ", database " + core::quoted(endpoint_.database);
+  }
   std::string prefix() const { return "target " + target_.id() + " (PostgreSQL " + where() + ")"; }
 
   void validate() const {
-    if (docker_ && container_.empty()) {
+    if (endpoint_.docker && endpoint_.container.empty()) {
       throw DriverError("target " + target_.id() +
                         ": the DOCKER_EXEC strategy needs connection.container_id");
     }
-    if (database_.empty()) {
+    if (endpoint_.database.empty()) {
       throw DriverError("target " + target_.id() + ": connection.database must name a database");
     }
-    if (user_.empty()) {
+    if (endpoint_.user.empty()) {
       throw DriverError("target " + target_.id() + ": connection.username must be set");
     }
-    if (socket_ && !host_.starts_with('/')) {
+    if (endpoint_.socket && !endpoint_.host.starts_with('/')) {
       throw DriverError("target " + target_.id() +
                         ": with the UNIX_SOCKET strategy connection.host must be the absolute "
                         "socket directory, not " +
-                        core::quoted(host_));
+                        core::quoted(endpoint_.host));
     }
   }
 
   DriverError connection_error(const std::string& libpq_message) const {
-    const std::string detail = one_line_masked(libpq_message, password_);
+    const std::string detail = one_line_masked(libpq_message, endpoint_.password);
     if (contains(detail, "authentication failed") || contains(detail, "no password supplied") ||
         contains(detail, "password authentication") || contains(detail, "no pg_hba.conf entry")) {
       return DriverError("target " + target_.id() + ": authentication failed for user " +
-                         core::quoted(user_) + " at " + where() +
+                         core::quoted(endpoint_.user) + " at " + where() +
                          " (check the username and password): " + detail);
     }
-    if (contains(detail, "database \"" + database_ + "\" does not exist") ||
+    if (contains(detail, "database \"" + endpoint_.database + "\" does not exist") ||
         (contains(detail, "database") && contains(detail, "does not exist"))) {
-      return DriverError("target " + target_.id() + ": database " + core::quoted(database_) +
+      return DriverError("target " + target_.id() + ": database " +
+                         core::quoted(endpoint_.database) +
                          " does not exist on the PostgreSQL server at " + server_at());
     }
     if (contains(detail, "Connection refused") || contains(detail, "could not connect") ||
@@ -209,7 +209,7 @@ class PostgresDriver : public Driver {
     PgResult result(PQexec(conn, sql));
     if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK || PQntuples(result.get()) < 1) {
       throw DriverError(prefix() + ": " + sql +
-                        " failed: " + one_line_masked(PQerrorMessage(conn), password_));
+                        " failed: " + one_line_masked(PQerrorMessage(conn), endpoint_.password));
     }
     return PQgetvalue(result.get(), 0, 0);
   }
@@ -219,10 +219,10 @@ class PostgresDriver : public Driver {
 
   std::vector<std::string> container_connection_args() const {
     std::vector<std::string> args;
-    if (!host_.empty()) args.insert(args.end(), {"--host", host_});
-    if (port_ != 0) args.insert(args.end(), {"--port", std::to_string(port_)});
-    args.insert(args.end(),
-                {"--username", user_, "--dbname", "dbname=" + postgres::conninfo_quote(database_)});
+    if (!endpoint_.host.empty()) args.insert(args.end(), {"--host", endpoint_.host});
+    if (endpoint_.port != 0) args.insert(args.end(), {"--port", std::to_string(endpoint_.port)});
+    args.insert(args.end(), {"--username", endpoint_.user, "--dbname",
+                             "dbname=" + postgres::conninfo_quote(endpoint_.database)});
     return args;
   }
 
@@ -232,12 +232,12 @@ class PostgresDriver : public Driver {
     std::vector<std::string> env = {
         "PGCONNECT_TIMEOUT=" + std::to_string(options_.connect_timeout.count()),
         "PGSSLMODE=" + options_.sslmode, "PGAPPNAME=backupy", "LC_ALL=C"};
-    if (!password_.empty()) env.push_back("PGPASSWORD=" + password_);
+    if (!endpoint_.password.empty()) env.push_back("PGPASSWORD=" + endpoint_.password);
     return env;
   }
 
   DriverError tool_missing(const ContainerToolFailed& e, const std::string& tool) const {
-    return DriverError(prefix() + ": " + tool + " is not in container " + container_ +
+    return DriverError(prefix() + ": " + tool + " is not in container " + endpoint_.container +
                        " (the DOCKER_EXEC strategy runs the image's own PostgreSQL client " +
                        "tools; exit code " + std::to_string(e.exit_code()) + ")" +
                        (e.stderr_tail().empty() ? "" : ": " + e.stderr_tail()));
@@ -251,8 +251,8 @@ class PostgresDriver : public Driver {
                 {"-c", "SHOW server_version", "-c", "SELECT pg_database_size(current_database())"});
     std::string output;
     try {
-      output = capture_in_container(docker_socket_, {container_, argv, container_env()}, stop,
-                                    prefix() + ": psql", password_);
+      output = capture_in_container(docker_socket_, {endpoint_.container, argv, container_env()},
+                                    stop, prefix() + ": psql", endpoint_.password);
     } catch (const ContainerToolFailed& e) {
       if (e.not_found()) throw tool_missing(e, "psql");
       throw connection_error(e.stderr_tail());
@@ -264,7 +264,7 @@ class PostgresDriver : public Driver {
     const auto major = postgres::major_of(server_version_);
     if (server_version_.empty() || !major) {
       throw DriverError(prefix() + ": psql answered no server version: " +
-                        one_line_masked(output.substr(0, 200), password_));
+                        one_line_masked(output.substr(0, 200), endpoint_.password));
     }
     server_major_ = *major;
     size_ = 0;
@@ -287,13 +287,13 @@ class PostgresDriver : public Driver {
     std::string head;
     DumpToolRun run;
     try {
-      run = run_in_container(docker_socket_, {container_, argv, container_env()}, out, stop,
-                             prefix() + ": pg_dump", password_, [&](std::span<const char> data) {
-                               if (head.size() < kMagic.size()) {
-                                 head.append(data.data(),
-                                             std::min(data.size(), kMagic.size() - head.size()));
-                               }
-                             });
+      run = run_in_container(
+          docker_socket_, {endpoint_.container, argv, container_env()}, out, stop,
+          prefix() + ": pg_dump", endpoint_.password, [&](std::span<const char> data) {
+            if (head.size() < kMagic.size()) {
+              head.append(data.data(), std::min(data.size(), kMagic.size() - head.size()));
+            }
+          });
     } catch (const ContainerToolFailed& e) {
       if (e.not_found()) throw tool_missing(e, "pg_dump");
       throw;
@@ -344,9 +344,9 @@ class PostgresDriver : public Driver {
     const auto version = postgres::parse_pg_dump_version(output);
     const auto major = version ? postgres::major_of(*version) : std::nullopt;
     if (!result.ok() || !major) {
-      throw DriverError(prefix() + ": " + pg_dump.string() + " --version failed (" +
-                        result.status.describe() +
-                        "): " + one_line_masked(tail.empty() ? output : tail.text(), password_));
+      throw DriverError(
+          prefix() + ": " + pg_dump.string() + " --version failed (" + result.status.describe() +
+          "): " + one_line_masked(tail.empty() ? output : tail.text(), endpoint_.password));
     }
     if (*major < server_major_) {
       throw DriverError(prefix() + ": pg_dump " + *version + " (" + pg_dump.string() +
@@ -360,15 +360,7 @@ class PostgresDriver : public Driver {
   fs::path temp_dir_;
   fs::path docker_socket_;
   PostgresOptions options_;
-  backup::v1::ConnectionStrategy strategy_ = backup::v1::TCP;
-  bool socket_ = false;
-  bool docker_ = false;
-  std::string container_;
-  std::string host_;
-  std::uint32_t port_ = 5432;
-  std::string database_;
-  std::string user_;
-  std::string password_;
+  Endpoint endpoint_;
   std::string server_version_;
   int server_major_ = 0;
   std::uint64_t size_ = 0;

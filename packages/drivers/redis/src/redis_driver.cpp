@@ -13,6 +13,7 @@
 
 #include "backupy/core/quote.hpp"
 #include "backupy/drivers/dump_tool.hpp"
+#include "backupy/drivers/endpoint.hpp"
 #include "backupy/stream/cancelled.hpp"
 #include "redis_support.hpp"
 
@@ -35,16 +36,12 @@ bool contains(std::string_view text, std::string_view what) {
 class RedisDriver : public Driver {
  public:
   RedisDriver(const DumpContext& context, RedisOptions options)
-      : target_(context.target), options_(std::move(options)) {
-    const auto& c = target_.connection();
-    strategy_ = c.strategy();
-    socket_ = strategy_ == backup::v1::UNIX_SOCKET;
-    host_ =
-        !c.host().empty() ? c.host() : (socket_ ? "/var/run/redis/redis-server.sock" : "localhost");
-    port_ = c.port() != 0 ? static_cast<int>(c.port()) : 6379;
-    user_ = c.username();
-    password_ = c.password_secret_ref();
-  }
+      : target_(context.target),
+        options_(std::move(options)),
+        endpoint_(
+            resolve_endpoint(context.target, {.tcp_host = "localhost",
+                                              .socket_path = "/var/run/redis/redis-server.sock",
+                                              .port = 6379})) {}
 
   std::string probe() override {
     validate();
@@ -125,33 +122,35 @@ class RedisDriver : public Driver {
 
  private:
   std::string where() const {
-    return socket_ ? "socket " + host_ : host_ + ":" + std::to_string(port_);
+    return endpoint_.socket ? "socket " + endpoint_.host
+                            : endpoint_.host + ":" + std::to_string(endpoint_.port);
   }
   std::string prefix() const { return "target " + target_.id() + " (Redis " + where() + ")"; }
 
   void validate() const {
-    if (strategy_ == backup::v1::DOCKER_EXEC) {
+    if (endpoint_.docker) {
       throw DriverError("target " + target_.id() +
                         ": the DOCKER_EXEC strategy is not supported by the Redis driver of "
                         "this agent build");
     }
-    if (socket_ && !host_.starts_with('/')) {
+    if (endpoint_.socket && !endpoint_.host.starts_with('/')) {
       throw DriverError("target " + target_.id() +
                         ": with the UNIX_SOCKET strategy connection.host must be the absolute "
                         "socket path, not " +
-                        core::quoted(host_));
+                        core::quoted(endpoint_.host));
     }
-    if (!user_.empty() && password_.empty()) {
-      throw DriverError("target " + target_.id() + ": connection.username " + core::quoted(user_) +
-                        " is set but no password");
+    if (!endpoint_.user.empty() && endpoint_.password.empty()) {
+      throw DriverError("target " + target_.id() + ": connection.username " +
+                        core::quoted(endpoint_.user) + " is set but no password");
     }
   }
 
   // Connected and authenticated.
   Context connect() const {
     timeval timeout{static_cast<time_t>(options_.connect_timeout.count()), 0};
-    Context c(socket_ ? redisConnectUnixWithTimeout(host_.c_str(), timeout)
-                      : redisConnectWithTimeout(host_.c_str(), port_, timeout));
+    Context c(endpoint_.socket
+                  ? redisConnectUnixWithTimeout(endpoint_.host.c_str(), timeout)
+                  : redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, timeout));
     if (!c) throw DriverError(prefix() + ": out of memory creating a hiredis context");
     if (c->err) {
       const std::string detail = c->errstr;
@@ -165,10 +164,10 @@ class RedisDriver : public Driver {
     // Replies (and the RDB) may take long: the poll loop handles waiting.
     timeval io_timeout{static_cast<time_t>(options_.idle_timeout.count()), 0};
     redisSetTimeout(c.get(), io_timeout);
-    if (!user_.empty()) {
-      command(c.get(), {"AUTH", user_, password_});
-    } else if (!password_.empty()) {
-      command(c.get(), {"AUTH", password_});
+    if (!endpoint_.user.empty()) {
+      command(c.get(), {"AUTH", endpoint_.user, endpoint_.password});
+    } else if (!endpoint_.password.empty()) {
+      command(c.get(), {"AUTH", endpoint_.password});
     }
     return c;
   }
@@ -200,16 +199,20 @@ class RedisDriver : public Driver {
     const std::string name = args.front();
     if (!reply) throw io_error(c, name);
     if (reply->type == REDIS_REPLY_ERROR && !errors_ok) {
-      const std::string detail = one_line_masked(std::string(reply->str, reply->len), password_);
+      const std::string detail =
+          one_line_masked(std::string(reply->str, reply->len), endpoint_.password);
       if (detail.starts_with("WRONGPASS") || detail.starts_with("NOAUTH") ||
           contains(detail, "invalid password") || contains(detail, "invalid username-password")) {
-        throw DriverError("target " + target_.id() + ": authentication failed" +
-                          (user_.empty() ? std::string() : " for user " + core::quoted(user_)) +
-                          " at " + where() + " (check the username and password): " + detail);
+        throw DriverError(
+            "target " + target_.id() + ": authentication failed" +
+            (endpoint_.user.empty() ? std::string() : " for user " + core::quoted(endpoint_.user)) +
+            " at " + where() + " (check the username and password): " + detail);
       }
       if (detail.starts_with("NOPERM")) {
         throw DriverError(prefix() + ": permission denied for " + name +
-                          (user_.empty() ? std::string() : " (user " + core::quoted(user_) + ")") +
+                          (endpoint_.user.empty()
+                               ? std::string()
+                               : " (user " + core::quoted(endpoint_.user) + ")") +
                           ": " + detail);
       }
       throw DriverError(prefix() + ": " + name + " failed: " + detail);
@@ -219,10 +222,7 @@ class RedisDriver : public Driver {
 
   backup::v1::Target target_;
   RedisOptions options_;
-  backup::v1::ConnectionStrategy strategy_{};
-  bool socket_ = false;
-  std::string host_, user_, password_;
-  int port_ = 6379;
+  Endpoint endpoint_;
   std::string version_;
   std::uint64_t size_ = 0;
 };
