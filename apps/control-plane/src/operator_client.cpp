@@ -94,8 +94,8 @@ json OperatorClient::call(const std::string& method, const std::string& path,
       throw CommandError("cannot reach the control plane at " + where + ": connection refused " +
                          "(is it running? check --url / BACKUPY_CP_URL)");
     case Failure::tls_verify:
-      throw CommandError("TLS verification of " + where + " failed: " + response.error +
-                         " (pass the CA that signed its certificate with --ca or BACKUPY_CP_CA)");
+      throw CommandError("cannot reach the control plane at " + where + ": " + response.error +
+                         "; pass the CA that signed its certificate with --ca or BACKUPY_CP_CA");
     default:
       throw CommandError("cannot reach the control plane at " + where + ": " + response.error);
   }

@@ -42,9 +42,9 @@ class OperatorClient {
   explicit OperatorClient(ClientSettings settings) : settings_(std::move(settings)) {}
 
   // Calls the API and returns its JSON answer when the status is 2xx. Throws CommandError:
-  // "cannot reach the control plane at URL: ...", "TLS verification of URL failed: ...",
-  // "admin token rejected (HTTP 401) ...", or the server's own error text with the status
-  // (e.g. "run run-x not found (HTTP 404)").
+  // "cannot reach the control plane at URL: <why>" (connection refused, certificate verify
+  // failed with a hint at --ca, ...), "admin token rejected (HTTP 401) ...", or the server's
+  // own error text with the status (e.g. "run run-x not found (HTTP 404)").
   nlohmann::json call(const std::string& method, const std::string& path,
                       const std::string& body = "",
                       std::vector<std::pair<std::string, std::string>> headers = {}) const;
