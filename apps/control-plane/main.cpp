@@ -1,4 +1,6 @@
-// backupy-control-plane: serve, hash-key, version. All logic lives in backupy::controlplane.
+// backupy-control-plane: serve, hash-key, version, and the operator subcommands (agents,
+// runs list, run, download, token; src/, one file each). Server logic lives in
+// backupy::controlplane; this file only dispatches.
 #include <cctype>
 #include <csignal>
 #include <cstdio>
@@ -12,6 +14,7 @@
 #include "backupy/controlplane/server.hpp"
 #include "backupy/controlplane/server_config.hpp"
 #include "backupy/core/log.hpp"
+#include "src/commands.hpp"
 
 namespace {
 
@@ -30,7 +33,27 @@ constexpr std::string_view kUsage =
     "      its sha256 hex, the value for agents[].key_sha256 or admin.token_sha256.\n"
     "      Keys and tokens are never taken from arguments.\n"
     "  backupy-control-plane version\n"
-    "  backupy-control-plane --help\n";
+    "  backupy-control-plane --help\n"
+    "\n"
+    "Operator commands (the operator API over HTTPS, for operators without curl):\n"
+    "  backupy-control-plane agents\n"
+    "      Every configured agent: state, last heartbeat, config versions, metrics.\n"
+    "  backupy-control-plane runs list [--agent A] [--job J] [--status S] [--limit N]\n"
+    "      Runs, newest first (N: 1-1000, default 50; S: queued|running|success|failed|\n"
+    "      cancelled).\n"
+    "  backupy-control-plane run JOB [--wait]\n"
+    "      Start a run of JOB and print its id; --wait polls until it ends and exits 0\n"
+    "      only if it succeeded.\n"
+    "  backupy-control-plane download RUN --out FILE\n"
+    "      Fetch the run's encrypted object into FILE (temp file + rename) and check its\n"
+    "      size and sha256 against what the agent reported.\n"
+    "  backupy-control-plane token RUN\n"
+    "      Print the run's decryption token (a JWT for backupy-decrypt --token-file).\n"
+    "  Common options: --url https://HOST:PORT (default $BACKUPY_CP_URL, else\n"
+    "  https://127.0.0.1:8443), --ca FILE (CA to trust; default $BACKUPY_CP_CA).\n"
+    "  The admin token comes from $BACKUPY_ADMIN_TOKEN or --token-file FILE, never from an\n"
+    "  argument: command lines are visible to every user (ps, /proc).\n"
+    "  Exit codes: 0 done, 1 failed (message on stderr), 2 usage error.\n";
 
 int usage_error(std::string_view problem) {
   std::cerr << "backupy-control-plane: " << problem << "\n" << kUsage;
@@ -118,6 +141,40 @@ int serve(const std::vector<std::string_view>& args) {
   return 0;
 }
 
+// Runs an operator subcommand; false if command is none of them.
+bool operator_command(std::string_view command, std::vector<std::string_view> args, int& code) {
+  namespace cli = backupy::cpcli;
+  using Command = int (*)(const cli::Args&, const cli::Env&);
+  Command run = nullptr;
+  if (command == "agents") {
+    run = cli::agents_command;
+  } else if (command == "run") {
+    run = cli::run_command;
+  } else if (command == "download") {
+    run = cli::download_command;
+  } else if (command == "token") {
+    run = cli::token_command;
+  } else if (command == "runs") {
+    if (args.empty() || args.front() != "list") {
+      code = usage_error("runs needs a subcommand: runs list");
+      return true;
+    }
+    args.erase(args.begin());
+    run = cli::runs_list_command;
+  } else {
+    return false;
+  }
+  try {
+    code = run(args, cli::process_env);
+  } catch (const cli::UsageError& e) {
+    code = usage_error(e.what());
+  } catch (const std::exception& e) {
+    std::cerr << "backupy-control-plane: " << e.what() << "\n";
+    code = 1;
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -131,6 +188,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "serve") return serve(args);
+  if (int code = 0; operator_command(command, args, code)) return code;
   if (!args.empty()) return usage_error(std::string(command) + " takes no arguments");
   if (command == "hash-key") return hash_key();
   if (command == "version" || command == "--version") {

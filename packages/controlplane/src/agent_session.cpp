@@ -98,6 +98,7 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
     sent_config_ = std::move(bytes);
     emit(core::LogLevel::info, "config_update_sent",
          {{"version", config.version()}, {"correlation_id", envelope.correlation_id()}});
+    state_.agent_status.on_config_sent(agent_id_, session_id_, config.version());
     send(std::move(envelope));
     return true;
   }
@@ -217,7 +218,7 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
   void dispatch(const Envelope& envelope) {
     switch (envelope.payload_case()) {
       case Envelope::kRegister: emit(core::LogLevel::warn, "unexpected_register"); return;
-      case Envelope::kHeartbeat: return log_heartbeat(envelope.heartbeat());
+      case Envelope::kHeartbeat: return note_heartbeat(envelope.heartbeat());
       case Envelope::kAck: {
         const backup::v1::Ack& ack = envelope.ack();
         emit(core::LogLevel::info, "ack",
@@ -274,11 +275,15 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
     ack->set_server_time_iso(core::iso8601_utc(core::now_ms()));
     if (config.delivery_ack) ack->add_server_capabilities(std::string(wire::kCapDeliveryAck));
     sent_config_ = entry->config.SerializeAsString();
+    state_.agent_status.on_register(agent_id_, session_id_, reg, entry->config.version(),
+                                    core::now_ms());
     send(std::move(reply));
     schedule_ping();
   }
 
-  void log_heartbeat(const backup::v1::Heartbeat& heartbeat) {
+  // Logs the heartbeat and keeps its figures for GET /v1/agents.
+  void note_heartbeat(const backup::v1::Heartbeat& heartbeat) {
+    state_.agent_status.on_heartbeat(agent_id_, session_id_, heartbeat, core::now_ms());
     const backup::v1::AgentMetrics& metrics = heartbeat.metrics();
     emit(core::LogLevel::info, "heartbeat",
          {{"config_version", heartbeat.config_version()},
@@ -482,6 +487,7 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
     finished_ = true;
     cancel_timers();
     state_.detach(*this);
+    state_.agent_status.on_disconnect(agent_id_, session_id_, core::now_ms());
     std::string reason;
     if (close_reason_) {
       reason = *close_reason_;

@@ -2,12 +2,14 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <variant>
 #include <vector>
 
 #include "backupy/controlplane/agent_registry.hpp"
+#include "backupy/core/time.hpp"
 #include "decryption_token.hpp"
 #include "sigv4.hpp"
 
@@ -20,6 +22,7 @@ using Envelope = backup::v1::Envelope;
 constexpr std::string_view kPrefix = "/v1/";
 constexpr std::string_view kAgentConnectPath = "/v1/agents/connect";
 constexpr std::size_t kMaxIdempotencyKey = 255;
+constexpr std::size_t kMaxRunsLimit = 1000;
 
 // Agents may report arbitrary bytes (error messages): never let a bad UTF-8 byte throw.
 std::string dump(const json& value) {
@@ -130,6 +133,99 @@ json run_view(const RunRecord& run) {
           {"updates", run.updates}};
 }
 
+// RFC 3339 UTC, or null for "never".
+json timestamp(std::uint64_t epoch_ms) {
+  return epoch_ms == 0 ? json(nullptr) : json(core::iso8601_utc(epoch_ms));
+}
+
+template <typename T>
+json optional_value(const std::optional<T>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+json run_list_entry(const RunRecord& run) {
+  json entry = run_view(run);
+  entry["created_at"] = timestamp(run.created_ms);
+  return entry;
+}
+
+// One agent of GET /v1/agents. state: "connected" (a registered live session),
+// "disconnected" (registered earlier in this process's life) or "never".
+json agent_view(const AgentEntry& agent, const AgentStatus* status, bool online) {
+  const char* state = online ? "connected" : status != nullptr ? "disconnected" : "never";
+  json view = {{"agent_id", agent.id},
+               {"state", state},
+               {"configured_config_version", agent.config.version()},
+               {"connected_since", nullptr},
+               {"disconnected_at", nullptr},
+               {"last_heartbeat", nullptr},
+               {"config_version_sent", nullptr},
+               {"config_version_acked", nullptr},
+               {"metrics", nullptr},
+               {"agent_version", nullptr},
+               {"hostname", nullptr}};
+  if (status == nullptr) return view;
+  view["connected_since"] = timestamp(status->connected_since_ms);
+  if (!status->connected) view["disconnected_at"] = timestamp(status->disconnected_at_ms);
+  view["last_heartbeat"] = timestamp(status->last_heartbeat_ms);
+  view["config_version_sent"] = optional_value(status->config_version_sent);
+  view["config_version_acked"] = optional_value(status->config_version_acked);
+  if (status->metrics) {
+    const backup::v1::AgentMetrics& m = *status->metrics;
+    view["metrics"] = {
+        {"cpu_percent", m.cpu_percent()},           {"mem_used_bytes", m.mem_used_bytes()},
+        {"mem_total_bytes", m.mem_total_bytes()},   {"disk_used_bytes", m.disk_used_bytes()},
+        {"disk_total_bytes", m.disk_total_bytes()}, {"queue_depth", m.queue_depth()}};
+  }
+  view["agent_version"] = status->agent_version;
+  view["hostname"] = status->hostname;
+  return view;
+}
+
+// "agent=a&limit=5" -> a RunFilter, or a 400 answer naming the bad parameter.
+std::variant<RunFilter, ApiResponse> parse_run_filter(std::string_view query) {
+  RunFilter filter;
+  std::vector<std::string> seen;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    const std::optional<std::string> name = percent_decode(pair.substr(0, eq));
+    const std::optional<std::string> value =
+        percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!name || !value) return error(400, "malformed query string");
+    if (std::find(seen.begin(), seen.end(), *name) != seen.end()) {
+      return error(400, "filter " + *name + " given twice");
+    }
+    seen.push_back(*name);
+    if (*name != "agent" && *name != "job" && *name != "status" && *name != "limit") {
+      return error(400, "unknown filter " + *name + " (expected agent, job, status, limit)");
+    }
+    if (value->empty()) return error(400, "filter " + *name + " must not be empty");
+    if (*name == "agent") {
+      filter.agent_id = *value;
+    } else if (*name == "job") {
+      filter.job_id = *value;
+    } else if (*name == "status") {
+      filter.status = parse_run_status(*value);
+      if (!filter.status) {
+        return error(400, "status must be one of queued, running, success, failed, cancelled");
+      }
+    } else {
+      const std::string range =
+          "limit must be an integer between 1 and " + std::to_string(kMaxRunsLimit);
+      if (value->size() > 4 || value->find_first_not_of("0123456789") != std::string::npos) {
+        return error(400, range);
+      }
+      filter.limit = std::stoul(*value);
+      if (filter.limit < 1 || filter.limit > kMaxRunsLimit) return error(400, range);
+    }
+  }
+  return filter;
+}
+
 class Handler {
  public:
   Handler(const ApiRequest& request, ApiContext& context) : request_(request), ctx_(context) {}
@@ -138,6 +234,11 @@ class Handler {
     const std::optional<std::vector<std::string>> parts = segments(path);
     if (!parts) return error(404, "not found");
     const std::vector<std::string>& p = *parts;
+    if (p.size() == 1 && p[0] == "agents") return get(&Handler::list_agents);
+    if (p.size() == 1 && p[0] == "runs") return get(&Handler::list_runs);
+    if (p.size() == 2 && p[0] == "config" && p[1] == "reload") {
+      return post(&Handler::reload_config);
+    }
     if (p.size() == 3 && p[0] == "jobs" && p[2] == "run") return post(&Handler::run_job, p[1]);
     if (p.size() == 3 && p[0] == "jobs" && p[2] == "cancel") return post(&Handler::cancel, p[1]);
     if (p.size() == 2 && p[0] == "runs") return get(&Handler::show_run, p[1]);
@@ -151,6 +252,16 @@ class Handler {
 
  private:
   using Method = ApiResponse (Handler::*)(const std::string&);
+  using Action = ApiResponse (Handler::*)();  // a route without an id
+
+  ApiResponse post(Action action) {
+    if (request_.method != "POST") return error(405, "method not allowed");
+    return (this->*action)();
+  }
+  ApiResponse get(Action action) {
+    if (request_.method != "GET") return error(405, "method not allowed");
+    return (this->*action)();
+  }
 
   ApiResponse post(Method method, const std::string& id) {
     if (request_.method != "POST") return error(405, "method not allowed");
@@ -324,6 +435,46 @@ class Handler {
                                           {"expires_at_ms", get.expires_at_ms},
                                           {"remote", request_.remote}});
     return reply(200, {{"url", get.url}, {"expires_at_ms", get.expires_at_ms}});
+  }
+
+  // ---------------------------------------------------- listings and reload --
+
+  ApiResponse list_agents() {
+    json agents = json::array();
+    for (const AgentEntry& agent : ctx_.config.agents) {
+      agents.push_back(
+          agent_view(agent, ctx_.agents.status(agent.id), ctx_.agents.online(agent.id)));
+    }
+    return reply(200, {{"agents", std::move(agents)}});
+  }
+
+  ApiResponse list_runs() {
+    const std::size_t question = request_.target.find('?');
+    const std::string_view query = question == std::string::npos
+                                       ? std::string_view()
+                                       : std::string_view(request_.target).substr(question + 1);
+    const auto filter = parse_run_filter(query);
+    if (const auto* answer = std::get_if<ApiResponse>(&filter)) return *answer;
+    json runs = json::array();
+    for (const RunRecord* run : ctx_.runs.list(std::get<RunFilter>(filter))) {
+      runs.push_back(run_list_entry(*run));
+    }
+    return reply(200, {{"runs", std::move(runs)}});
+  }
+
+  ApiResponse reload_config() {
+    if (!ctx_.reload) return error(500, "configuration reload is not available");
+    const ReloadResult result = ctx_.reload();
+    if (!result.ok) {
+      // The server keeps the configuration it had; the message carries file:line.
+      return error(result.config_error ? 400 : 500, "reload failed: " + result.error);
+    }
+    ctx_.log.info("config_reload_requested", {{"event", "config_reload_requested"},
+                                              {"agents", result.agents},
+                                              {"remote", request_.remote}});
+    return reply(200, {{"reloaded", true},
+                       {"agents", result.agents},
+                       {"config_updates_sent", result.config_updates_sent}});
   }
 
   const ApiRequest& request_;

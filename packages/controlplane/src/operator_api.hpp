@@ -9,18 +9,26 @@
 //   POST /v1/runs/{run_id}/resend            202 {run_id, agent_id, job_id, s3_key}
 //   POST /v1/runs/{run_id}/decryption-token  200 {token}       (body optional: {"ttl_sec": N})
 //   GET  /v1/runs/{run_id}/download-url      200 {url, expires_at_ms}
+//   GET  /v1/agents                          200 {agents: [{agent_id, state, ...}]}
+//   GET  /v1/runs?agent=&job=&status=&limit= 200 {runs: [...]} newest first (limit 50, <= 1000)
+//   POST /v1/config/reload                   200 {reloaded: true, agents: N}; 400 {error} with
+//                                            the file:line of an invalid configuration (the
+//                                            old one stays); 500 if there is nothing to reload
 //
 // Every request needs "Authorization: Bearer <admin token>" (sha256 listed in admin.token_sha256)
 // and is answered 401 {"error":"unauthorized"} otherwise, before any routing. Errors are JSON
 // {"error": "..."}. Each request is logged as api_request {method, path, status, remote}: never
 // the query, the token, a URL's signature or a key.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "agent_status.hpp"
 #include "backup/v1/agent.pb.h"
+#include "backupy/controlplane/server.hpp"
 #include "backupy/controlplane/server_config.hpp"
 #include "backupy/core/log.hpp"
 #include "run_store.hpp"
@@ -51,6 +59,9 @@ class AgentGateway {
   // the agent is not online.
   virtual std::optional<std::string> send(std::string_view agent_id, std::string_view kind,
                                           backup::v1::Envelope envelope) = 0;
+  // What the agent reported since the process started (GET /v1/agents); nullptr if it never
+  // registered.
+  virtual const AgentStatus* status(std::string_view /*agent_id*/) const { return nullptr; }
 };
 
 struct ApiContext {
@@ -60,6 +71,8 @@ struct ApiContext {
   std::span<const std::uint8_t> signing_key;  // decryption tokens
   std::uint64_t now_ms = 0;
   const core::Logger& log;
+  // POST /v1/config/reload: re-reads the YAML like SIGHUP; empty = answered 500.
+  std::function<ReloadResult()> reload = {};
 };
 
 // True for the paths the operator API owns: "/v1/..." except the agents' WebSocket endpoint.

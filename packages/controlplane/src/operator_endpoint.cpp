@@ -23,6 +23,10 @@ class SessionGateway final : public AgentGateway {
     return session->send_command(kind, std::move(envelope));
   }
 
+  const AgentStatus* status(std::string_view agent_id) const override {
+    return state_.agent_status.find(agent_id);
+  }
+
  private:
   ServerState& state_;
 };
@@ -43,7 +47,8 @@ ApiResponse serve_operator_request(ServerState& state, const ApiRequest& request
   // Hold the configuration for the whole request: a reload swaps state.config.
   const std::shared_ptr<const ServerConfig> config = state.config;
   SessionGateway gateway(state);
-  ApiContext context{*config, state.runs, gateway, state.signing_key(), core::now_ms(), state.log};
+  ApiContext context{*config,        state.runs, gateway,     state.signing_key(),
+                     core::now_ms(), state.log,  state.reload};
   return handle_operator_request(request, context);
 }
 

@@ -1,6 +1,10 @@
 #include "run_store.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include "backupy/core/hex.hpp"
+#include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
 
 namespace backupy::controlplane::detail {
@@ -14,6 +18,18 @@ std::string_view to_string(RunStatus status) {
     case RunStatus::cancelled: return "cancelled";
   }
   return "queued";
+}
+
+std::optional<RunStatus> parse_run_status(std::string_view text) {
+  for (const RunStatus status : {RunStatus::queued, RunStatus::running, RunStatus::success,
+                                 RunStatus::failed, RunStatus::cancelled}) {
+    const std::string_view name = to_string(status);
+    const bool equal =
+        std::equal(name.begin(), name.end(), text.begin(), text.end(),
+                   [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+    if (equal) return status;
+  }
+  return std::nullopt;
 }
 
 RunKey::RunKey() {
@@ -37,7 +53,24 @@ RunRecord& RunStore::create(const std::string& job_id, const std::string& agent_
   run.job_id = job_id;
   run.agent_id = agent_id;
   run.s3_key = "agents/" + agent_id + "/" + job_id + "/" + run_id + ".bkpy";
+  run.created_ms = core::now_ms();
+  run.sequence = ++last_sequence_;
   return run;
+}
+
+std::vector<const RunRecord*> RunStore::list(const RunFilter& filter) const {
+  std::vector<const RunRecord*> out;
+  for (const auto& [id, run] : runs_) {
+    if (filter.agent_id && run.agent_id != *filter.agent_id) continue;
+    if (filter.job_id && run.job_id != *filter.job_id) continue;
+    if (filter.status && run.status != *filter.status) continue;
+    out.push_back(&run);
+  }
+  // Creation order, not the wall clock: it cannot go backwards.
+  std::sort(out.begin(), out.end(),
+            [](const RunRecord* a, const RunRecord* b) { return a->sequence > b->sequence; });
+  if (out.size() > filter.limit) out.resize(filter.limit);
+  return out;
 }
 
 void RunStore::erase(std::string_view run_id) {

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "backup/v1/agent.pb.h"
 
@@ -39,7 +40,9 @@ struct RunRecord {
   std::string run_id;
   std::string job_id;
   std::string agent_id;
-  std::string s3_key;  // where the agent was told to upload
+  std::string s3_key;            // where the agent was told to upload
+  std::uint64_t created_ms = 0;  // wall clock at create()
+  std::uint64_t sequence = 0;    // creation order (1, 2, ...): ties of created_ms
   RunKey dek;
   RunStatus status = RunStatus::queued;
   std::string current_step;
@@ -53,6 +56,17 @@ struct RunRecord {
   std::uint64_t updates = 0;  // JobUpdate + BackupCompleted messages applied
 };
 
+// GET /v1/runs filters; unset fields match everything.
+struct RunFilter {
+  std::optional<std::string> agent_id;
+  std::optional<std::string> job_id;
+  std::optional<RunStatus> status;
+  std::size_t limit = 50;
+};
+
+// "queued", "running", ... (any case) -> the status; nullopt for other text.
+std::optional<RunStatus> parse_run_status(std::string_view text);
+
 class RunStore {
  public:
   // A queued run with a fresh run id ("run-" + 16 hex), DEK and S3 key
@@ -60,6 +74,9 @@ class RunStore {
   RunRecord& create(const std::string& job_id, const std::string& agent_id);
   void erase(std::string_view run_id);
   RunRecord* find(std::string_view run_id);
+
+  // The runs matching filter, newest first, at most filter.limit.
+  std::vector<const RunRecord*> list(const RunFilter& filter) const;
 
   // Idempotency-Key -> run id, for the life of the process.
   RunRecord* find_by_idempotency_key(std::string_view key);
@@ -75,6 +92,7 @@ class RunStore {
  private:
   RunRecord* owned_by(std::string_view agent_id, std::string_view run_id);
 
+  std::uint64_t last_sequence_ = 0;
   std::map<std::string, RunRecord, std::less<>> runs_;  // node-based: references stay valid
   std::map<std::string, std::string, std::less<>> idempotency_keys_;
 };

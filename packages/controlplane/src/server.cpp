@@ -79,15 +79,17 @@ struct Server::Impl {
     });
   }
 
-  ReloadResult fail_reload(std::string error) {
+  ReloadResult fail_reload(std::string error, bool config_error = true) {
     state.log.error("config_reload_failed", {{"event", "config_reload_failed"}, {"error", error}});
     ReloadResult result;
     result.error = std::move(error);
+    result.config_error = config_error;
     return result;
   }
 
   ReloadResult reload_from_file() {
-    if (state.options.config_file.empty()) return fail_reload("no configuration file to reload");
+    if (state.options.config_file.empty())
+      return fail_reload("no configuration file to reload", false);
     try {
       return apply(load_server_config(state.options.config_file));
     } catch (const ConfigError& e) {
@@ -97,7 +99,7 @@ struct Server::Impl {
 
   // Runs on the server thread.
   ReloadResult apply(ServerConfig config) {
-    if (state.stopping) return fail_reload("server is shutting down");
+    if (state.stopping) return fail_reload("server is shutting down", false);
     const ServerConfig& old = *state.config;
     if (config.listen_host != old.listen_host || config.listen_port != old.listen_port) {
       state.log.warn("listen_change_ignored",
@@ -184,6 +186,7 @@ Server::Server(ServerConfig config, ServerOptions options) : impl_(std::make_uni
   impl_->state.generated_signing_key = crypto::random_bytes(32);
   impl_->state.config = std::make_shared<const ServerConfig>(std::move(config));
   impl_->listener = detail::Listener::create(impl_->io, impl_->state, *impl_->state.config);
+  impl_->state.reload = [impl = impl_.get()] { return impl->reload_from_file(); };
 }
 
 Server::~Server() {

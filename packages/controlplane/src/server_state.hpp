@@ -3,6 +3,7 @@
 // Everything here is touched only from the server's single io_context thread.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent_status.hpp"
 #include "backup/v1/agent.pb.h"
 #include "backupy/controlplane/agent_registry.hpp"
 #include "backupy/controlplane/delivery_tracker.hpp"
@@ -59,6 +61,11 @@ struct ServerState {
   bool stopping = false;
   // Runs dispatched through the operator API (in memory until the catalog lands).
   RunStore runs;
+  // What each agent last reported (GET /v1/agents).
+  AgentStatusBoard agent_status;
+  // Re-reads options.config_file and applies it, as SIGHUP does (POST /v1/config/reload);
+  // set by the Server. Runs on the server thread.
+  std::function<ReloadResult()> reload;
   // Used for decryption tokens when the configuration names no token_signing_key_file:
   // random, generated once per process, so tokens do not survive a restart.
   std::vector<std::uint8_t> generated_signing_key;

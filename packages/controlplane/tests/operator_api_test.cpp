@@ -38,8 +38,13 @@ class FakeAgents final : public AgentGateway {
     return std::string(kind) + "-test-" + std::to_string(sent.size());
   }
 
+  const AgentStatus* status(std::string_view agent_id) const override {
+    return board.find(agent_id);
+  }
+
   std::set<std::string> online_ids;
   std::vector<std::pair<std::string, Envelope>> sent;
+  AgentStatusBoard board;
 };
 
 AgentEntry agent(const std::string& id, std::initializer_list<std::string> jobs) {
@@ -85,7 +90,8 @@ class OperatorApiTest : public ::testing::Test {
               std::optional<std::string> authorization = "Bearer " + std::string(kAdminToken)) {
     ApiRequest request{std::move(method),          std::move(target), std::move(authorization),
                        std::move(idempotency_key), std::move(body),   "127.0.0.1:5555"};
-    ApiContext context{config_, runs_, agents_, crypto::as_bytes(signing_key_), now_ms_, log_};
+    ApiContext context{config_, runs_, agents_, crypto::as_bytes(signing_key_),
+                       now_ms_, log_,  reload_};
     const ApiResponse response = handle_operator_request(request, context);
     json parsed = json::parse(response.body, nullptr, false);
     EXPECT_FALSE(parsed.is_discarded()) << response.body;
@@ -116,6 +122,7 @@ class OperatorApiTest : public ::testing::Test {
   std::string signing_key_ = std::string(32, 's');
   std::uint64_t now_ms_ = kNowMs;
   core::Logger log_{"control-plane"};
+  std::function<ReloadResult()> reload_;
   mutable std::mutex mutex_;
   std::vector<std::string> lines_;
 };
@@ -421,6 +428,151 @@ TEST_F(OperatorApiTest, PresignsDownloads) {
             url.substr(0, url.find("&X-Amz-Signature=")));
   EXPECT_NE(put, url);
   EXPECT_EQ(all_logs().find("X-Amz-Signature"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace backupy::controlplane::detail
+
+// ------------------------------------------------------ listings and reload --
+
+namespace backupy::controlplane::detail {
+namespace {
+
+TEST_F(OperatorApiTest, ListsRunsNewestFirstWithFilters) {
+  std::vector<std::string> ids;
+  for (const char* job : {"nightly", "weekly", "nightly"}) {
+    ids.push_back(call("POST", std::string("/v1/jobs/") + job + "/run").body.value("run_id", ""));
+  }
+  Envelope failed;
+  failed.mutable_job_update()->set_run_id(ids[0]);
+  failed.mutable_job_update()->set_status(backup::v1::FAILED);
+  apply_run_result(runs_, log_, "agent-1", failed);
+
+  const auto run_ids = [&](const std::string& target) {
+    const Answer answer = call("GET", target);
+    EXPECT_EQ(answer.status, 200u) << target << " " << answer.body;
+    std::vector<std::string> out;
+    for (const json& run : answer.body["runs"]) out.push_back(run.value("run_id", ""));
+    return out;
+  };
+  EXPECT_EQ(run_ids("/v1/runs"), (std::vector<std::string>{ids[2], ids[1], ids[0]}));
+  EXPECT_EQ(run_ids("/v1/runs?limit=2"), (std::vector<std::string>{ids[2], ids[1]}));
+  EXPECT_EQ(run_ids("/v1/runs?job=nightly"), (std::vector<std::string>{ids[2], ids[0]}));
+  EXPECT_EQ(run_ids("/v1/runs?agent=agent-2"), (std::vector<std::string>{ids[1]}));
+  EXPECT_EQ(run_ids("/v1/runs?status=failed"), (std::vector<std::string>{ids[0]}));
+  EXPECT_EQ(run_ids("/v1/runs?status=QUEUED&job=nightly&agent=agent-1&limit=1000"),
+            (std::vector<std::string>{ids[2]}));
+  EXPECT_EQ(run_ids("/v1/runs?agent=agent%2D9"), (std::vector<std::string>{}));
+
+  const Answer listed = call("GET", "/v1/runs?limit=1");
+  ASSERT_EQ(listed.body["runs"].size(), 1u);
+  const json& entry = listed.body["runs"][0];
+  EXPECT_EQ(entry.value("job_id", ""), "nightly");
+  EXPECT_EQ(entry.value("status", ""), "queued");
+  EXPECT_EQ(entry.value("s3_key", ""), "agents/agent-1/nightly/" + ids[2] + ".bkpy");
+  // RFC 3339 UTC with milliseconds.
+  EXPECT_EQ(entry.value("created_at", "").size(), 24u) << entry;
+  EXPECT_EQ(entry.value("created_at", "").back(), 'Z');
+}
+
+TEST_F(OperatorApiTest, RefusesBadRunFiltersWithAReason) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"/v1/runs?limit=0", "limit must be an integer between 1 and 1000"},
+      {"/v1/runs?limit=1001", "limit must be an integer between 1 and 1000"},
+      {"/v1/runs?limit=-1", "limit must be an integer between 1 and 1000"},
+      {"/v1/runs?limit=ten", "limit must be an integer between 1 and 1000"},
+      {"/v1/runs?limit=99999999999999999999", "limit must be an integer between 1 and 1000"},
+      {"/v1/runs?status=done", "status must be one of queued, running, success, failed, cancelled"},
+      {"/v1/runs?agent=", "filter agent must not be empty"},
+      {"/v1/runs?job=a&job=b", "filter job given twice"},
+      {"/v1/runs?owner=me", "unknown filter owner (expected agent, job, status, limit)"},
+      {"/v1/runs?job=%zz", "malformed query string"},
+  };
+  for (const auto& [target, reason] : bad) {
+    const Answer answer = call("GET", target);
+    EXPECT_EQ(answer.status, 400u) << target;
+    EXPECT_EQ(answer.body.value("error", ""), reason) << target;
+  }
+  EXPECT_EQ(call("POST", "/v1/runs").status, 405u);
+  EXPECT_EQ(call("GET", "/v1/runs", "", std::nullopt, "Bearer nope").status, 401u);
+}
+
+TEST_F(OperatorApiTest, ListsEveryConfiguredAgentWithWhatItReported) {
+  config_.agents[0].config.set_version(7);
+  agents_.online_ids = {"agent-1"};
+  backup::v1::Register reg;
+  reg.set_agent_version("1.4.0");
+  reg.set_hostname("db-host");
+  reg.set_last_known_config_version(6);
+  agents_.board.on_register("agent-1", "session-a", reg, 7, kNowMs);
+  backup::v1::Heartbeat heartbeat;
+  heartbeat.set_config_version(7);
+  heartbeat.mutable_metrics()->set_cpu_percent(12.5F);
+  heartbeat.mutable_metrics()->set_mem_used_bytes(100);
+  heartbeat.mutable_metrics()->set_mem_total_bytes(200);
+  heartbeat.mutable_metrics()->set_disk_used_bytes(300);
+  heartbeat.mutable_metrics()->set_disk_total_bytes(400);
+  heartbeat.mutable_metrics()->set_queue_depth(2);
+  agents_.board.on_heartbeat("agent-1", "session-a", heartbeat, kNowMs + 1000);
+  // A late event of an older session changes nothing.
+  agents_.board.on_disconnect("agent-1", "session-old", kNowMs + 2000);
+
+  const Answer answer = call("GET", "/v1/agents");
+  ASSERT_EQ(answer.status, 200u) << answer.body;
+  ASSERT_EQ(answer.body["agents"].size(), 2u);
+  EXPECT_EQ(answer.body["agents"][0], json::parse(R"({"agent_id":"agent-1","state":"connected",
+              "configured_config_version":7,
+              "connected_since":"2023-11-14T22:13:20.123Z","disconnected_at":null,
+              "last_heartbeat":"2023-11-14T22:13:21.123Z",
+              "config_version_sent":7,"config_version_acked":7,
+              "metrics":{"cpu_percent":12.5,"mem_used_bytes":100,"mem_total_bytes":200,
+                         "disk_used_bytes":300,"disk_total_bytes":400,"queue_depth":2},
+              "agent_version":"1.4.0","hostname":"db-host"})"));
+  EXPECT_EQ(answer.body["agents"][1], json::parse(R"({"agent_id":"agent-2","state":"never",
+              "configured_config_version":0,"connected_since":null,"disconnected_at":null,
+              "last_heartbeat":null,"config_version_sent":null,"config_version_acked":null,
+              "metrics":null,"agent_version":null,"hostname":null})"));
+
+  agents_.online_ids.clear();
+  agents_.board.on_disconnect("agent-1", "session-a", kNowMs + 5000);
+  const json gone = call("GET", "/v1/agents").body["agents"][0];
+  EXPECT_EQ(gone.value("state", ""), "disconnected");
+  EXPECT_EQ(gone.value("disconnected_at", ""), "2023-11-14T22:13:25.123Z");
+  EXPECT_EQ(gone.value("last_heartbeat", ""), "2023-11-14T22:13:21.123Z");
+  EXPECT_EQ(call("POST", "/v1/agents").status, 405u);
+}
+
+TEST_F(OperatorApiTest, ReloadsTheConfigurationOrSaysPreciselyWhyNot) {
+  EXPECT_EQ(call("POST", "/v1/config/reload").status, 500u);  // no reload hook
+
+  ReloadResult outcome;
+  int calls = 0;
+  reload_ = [&] {
+    ++calls;
+    return outcome;
+  };
+  outcome.ok = true;
+  outcome.agents = 3;
+  Answer answer = call("POST", "/v1/config/reload");
+  EXPECT_EQ(answer.status, 200u);
+  EXPECT_EQ(answer.body, json::parse(R"({"reloaded":true,"agents":3,"config_updates_sent":0})"));
+
+  outcome = ReloadResult{};
+  outcome.error = "cp.yaml:12: agents[0].key_sha256 must be 64 hex characters";
+  outcome.config_error = true;
+  answer = call("POST", "/v1/config/reload");
+  EXPECT_EQ(answer.status, 400u);
+  EXPECT_EQ(answer.body.value("error", ""),
+            "reload failed: cp.yaml:12: agents[0].key_sha256 must be 64 hex characters");
+
+  outcome.error = "server is shutting down";
+  outcome.config_error = false;
+  EXPECT_EQ(call("POST", "/v1/config/reload").status, 500u);
+
+  EXPECT_EQ(call("GET", "/v1/config/reload").status, 405u);
+  EXPECT_EQ(call("POST", "/v1/config/reload", "", std::nullopt, std::nullopt).status, 401u);
+  EXPECT_EQ(call("POST", "/v1/config").status, 404u);
+  EXPECT_EQ(calls, 3);
 }
 
 }  // namespace

@@ -509,6 +509,74 @@ TEST_F(ServerTest, OperatorApiDispatchesRunsToRegisteredAgents) {
   expect_no_secrets_logged();
 }
 
+// GET /v1/agents from the live sessions: what Register and the last Heartbeat said.
+TEST_F(ServerTest, OperatorApiListsAgentsFromTheirSessions) {
+  start({.with_operator_api = true});
+  const std::vector<std::pair<std::string, std::string>> auth = {
+      {"Authorization", "Bearer " + kAdminToken}};
+  const auto agents = [&] {
+    const HttpReply reply = https_request(port_, ca(), http::verb::get, "/v1/agents", auth);
+    EXPECT_EQ(reply.status, 200u) << reply.body;
+    return json::parse(reply.body)["agents"];
+  };
+  EXPECT_EQ(agents()[0].value("state", ""), "never");
+  {
+    AgentClient agent = client();
+    agent.register_agent(kKeyA);
+    Envelope heartbeat;
+    heartbeat.mutable_heartbeat()->set_config_version(3);
+    heartbeat.mutable_heartbeat()->mutable_metrics()->set_queue_depth(4);
+    agent.send(heartbeat);
+    ASSERT_TRUE(logs_.wait_for("heartbeat"));
+    const json a = agents()[0];
+    EXPECT_EQ(a.value("agent_id", ""), "agent-a");
+    EXPECT_EQ(a.value("state", ""), "connected");
+    EXPECT_EQ(a.value("agent_version", ""), "1.2.3");
+    EXPECT_EQ(a.value("hostname", ""), "host-1");
+    EXPECT_EQ(a.value("config_version_sent", 0), 3);
+    EXPECT_EQ(a.value("config_version_acked", 0), 3);
+    EXPECT_EQ(a["metrics"].value("queue_depth", 0), 4);
+    EXPECT_TRUE(a["last_heartbeat"].is_string());
+    EXPECT_TRUE(a["connected_since"].is_string());
+    EXPECT_EQ(agents()[1].value("state", ""), "never");
+  }
+  ASSERT_TRUE(logs_.wait_for("agent_disconnected"));
+  const json a = agents()[0];
+  EXPECT_EQ(a.value("state", ""), "disconnected");
+  EXPECT_TRUE(a["disconnected_at"].is_string());
+  // Load balancers probe without a token.
+  EXPECT_EQ(https_get(port_, ca(), "/healthz").status, 200u);
+}
+
+// POST /v1/config/reload goes the way SIGHUP goes; a bad file keeps the old configuration.
+TEST_F(ServerTest, OperatorApiReloadsTheConfiguration) {
+  start({.with_operator_api = true});
+  const std::vector<std::pair<std::string, std::string>> auth = {
+      {"Authorization", "Bearer " + kAdminToken}};
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  write_config({.version = 4, .with_operator_api = true});
+  HttpReply reply = https_request(port_, ca(), http::verb::post, "/v1/config/reload", auth);
+  ASSERT_EQ(reply.status, 200u) << reply.body;
+  EXPECT_EQ(json::parse(reply.body),
+            json::parse(R"({"reloaded":true,"agents":2,"config_updates_sent":1})"));
+  const std::optional<Envelope> update = agent.next_of(Envelope::kConfigUpdate);
+  ASSERT_TRUE(update);
+  EXPECT_EQ(update->config_update().config().version(), 4u);
+
+  const std::string good = testing::read_text(config_file());
+  write_text(config_file(), good + "bogus_key: 1\n");
+  reply = https_request(port_, ca(), http::verb::post, "/v1/config/reload", auth);
+  EXPECT_EQ(reply.status, 400u);
+  const std::string error = json::parse(reply.body).value("error", "");
+  EXPECT_TRUE(error.starts_with("reload failed: " + config_file().string() + ":")) << error;
+  EXPECT_NE(error.find("bogus_key is not a known key"), std::string::npos) << error;
+  // Still the version-4 configuration, and the admin token still works.
+  AgentClient later = client();
+  EXPECT_EQ(later.register_agent(kKeyA).register_ack().config().version(), 4u);
+  EXPECT_EQ(https_request(port_, ca(), http::verb::get, "/v1/agents", auth).status, 200u);
+}
+
 TEST_F(ServerTest, ConnectWithoutKeyIs401) {
   start();
   HttpReply reply = https_get(port_, ca(), "/v1/agents/connect");

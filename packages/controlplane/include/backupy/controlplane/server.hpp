@@ -32,7 +32,10 @@ struct ServerOptions {
 
 struct ReloadResult {
   bool ok = false;
-  std::string error;                    // the ConfigError / TLS message when !ok
+  std::string error;  // the ConfigError / TLS message when !ok
+  // The failure is in the configuration (YAML, validation, TLS files): the operator can fix the
+  // file and retry. False for "no configuration file" and "server is shutting down".
+  bool config_error = false;
   std::size_t agents = 0;               // agents configured after the reload
   std::size_t config_updates_sent = 0;  // ConfigUpdate messages sent to connected agents
 };
