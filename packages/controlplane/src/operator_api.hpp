@@ -23,6 +23,7 @@
 #include "backup/v1/agent.pb.h"
 #include "backupy/controlplane/server_config.hpp"
 #include "backupy/core/log.hpp"
+#include "object_store.hpp"
 #include "run_store.hpp"
 
 namespace backupy::controlplane::detail {
@@ -58,6 +59,7 @@ struct ApiContext {
   RunStore& runs;
   AgentGateway& agents;
   std::span<const std::uint8_t> signing_key;  // decryption tokens
+  const ObjectStore* store = nullptr;         // nullptr: storage is not configured
   std::uint64_t now_ms = 0;
   const core::Logger& log;
 };

@@ -184,6 +184,12 @@ Server::Server(ServerConfig config, ServerOptions options) : impl_(std::make_uni
   impl_->state.generated_signing_key = crypto::random_bytes(32);
   impl_->state.config = std::make_shared<const ServerConfig>(std::move(config));
   impl_->listener = detail::Listener::create(impl_->io, impl_->state, *impl_->state.config);
+  // A wildcard listen address (0.0.0.0, ::) is no address an agent can use: such setups name
+  // storage.public_url (docs/operations.md).
+  const std::string& host = impl_->state.config->listen_host;
+  impl_->state.default_public_url =
+      "https://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+      std::to_string(impl_->listener->port());
 }
 
 Server::~Server() {
