@@ -454,5 +454,22 @@ TEST_F(OperatorApiTest, LocalStoragePresignsControlPlaneUrls) {
   EXPECT_EQ(all_logs().find(url.substr(url.find("&sig=") + 5)), std::string::npos);
 }
 
+// A job id the embedded store cannot use as a key is refused before anything is sent.
+TEST_F(OperatorApiTest, LocalStorageRefusesJobIdsThatAreNoObjectKey) {
+  StorageConfig local;
+  local.type = StorageType::local;
+  local.dir = "/var/lib/backupy/objects";
+  config_.storage = local;
+  config_.agents = {agent("agent-1", {"bad\tjob", "dot/.."})};
+  for (const std::string job : {"bad%09job", "dot%2F.."}) {
+    const Answer answer = call("POST", "/v1/jobs/" + job + "/run");
+    EXPECT_EQ(answer.status, 422u) << job;
+    EXPECT_NE(answer.body.value("error", "").find("not usable in an object key"),
+              std::string::npos);
+  }
+  EXPECT_TRUE(agents_.sent.empty());
+  EXPECT_EQ(runs_.size(), 0u);
+}
+
 }  // namespace
 }  // namespace backupy::controlplane::detail
