@@ -246,6 +246,13 @@ TEST_F(LocalStorageTest, AnUploadKilledMidBodyLeavesNoObject) {
       << cp.log().dump_tail();
   EXPECT_EQ(partial_files(), 0u);
   EXPECT_FALSE(std::filesystem::exists(store() / key));
+
+  // What a crash of the control plane itself leaves behind goes at the next start.
+  std::ofstream(store() / ".partial" / "crashed.part") << "half an upload";
+  cp.kill();
+  cp.restart();
+  EXPECT_EQ(partial_files(), 0u);
+  EXPECT_TRUE(cp.log().wait_for(event_is("partial_uploads_removed"), 5s)) << cp.log().dump_tail();
 }
 
 }  // namespace

@@ -135,6 +135,16 @@ bool LocalStore::remove(const std::string& key) const {
   return removed;
 }
 
+std::size_t LocalStore::remove_partial_files() const {
+  std::error_code ec;
+  std::size_t removed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_ / kPartialDir, ec)) {
+    std::error_code ignored;
+    if (entry.is_regular_file(ignored) && std::filesystem::remove(entry.path(), ignored)) ++removed;
+  }
+  return removed;
+}
+
 UrlCheck LocalStore::verify(std::string_view method, std::string_view key, std::string_view query,
                             std::uint64_t now_ms) const {
   std::optional<std::string_view> expires;

@@ -54,6 +54,11 @@ class LocalStore final : public ObjectStore {
   UrlCheck verify(std::string_view method, std::string_view key, std::string_view query,
                   std::uint64_t now_ms) const;
 
+  // Deletes the files of kPartialDir: uploads that a crash of the control plane cut off (a
+  // running server removes its own). Call at start-up only, before the listener accepts.
+  // Returns how many were removed; errors are ignored (the next start tries again).
+  std::size_t remove_partial_files() const;
+
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path path_of(std::string_view key) const { return dir_ / key; }
   std::uint64_t max_object_bytes() const { return max_object_bytes_; }

@@ -140,5 +140,16 @@ TEST_F(LocalStoreTest, StatAndRemoveSeeTheStoreDirectory) {
   EXPECT_EQ(store_.stat("agents"), std::nullopt);
 }
 
+TEST_F(LocalStoreTest, RemovesPartialFilesLeftByACrash) {
+  EXPECT_EQ(store_.remove_partial_files(), 0u);  // no .partial directory yet
+  std::filesystem::create_directories(dir_.path() / ".partial");
+  testing::write_text(dir_.path() / ".partial" / "a.part", "x");
+  testing::write_text(dir_.path() / ".partial" / "b.part", "y");
+  testing::write_text(dir_.path() / "kept", "z");
+  EXPECT_EQ(store_.remove_partial_files(), 2u);
+  EXPECT_TRUE(std::filesystem::is_empty(dir_.path() / ".partial"));
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() / "kept"));
+}
+
 }  // namespace
 }  // namespace backupy::controlplane::detail
