@@ -202,6 +202,16 @@ TEST_F(LocalStorageTest, RefusedUploadsLeaveNothing) {
             400);
   EXPECT_EQ(curl({"--upload-file", body.string(), cp.url() + "/objects/a//b?expires=1&sig=x"}),
             400);
+  // Other methods, bodies without Content-Length and bodies over max_object_bytes (1 TiB).
+  EXPECT_EQ(curl({"--request", "DELETE", base + "&sig=" + good}), 405);
+  EXPECT_EQ(curl({"--header", "Transfer-Encoding: chunked", "--upload-file", body.string(),
+                  base + "&sig=" + good},
+                 &answer),
+            411);
+  EXPECT_EQ(answer, R"({"error":"Content-Length required"})");
+  EXPECT_EQ(curl({"--header", "Content-Length: 1099511627777", "--upload-file", body.string(),
+                  base + "&sig=" + good}),
+            413);
   EXPECT_FALSE(std::filesystem::exists(store() / key));
   EXPECT_FALSE(std::filesystem::exists(ws_.dir() / "x"));
   EXPECT_EQ(partial_files(), 0u);
