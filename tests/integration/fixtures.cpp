@@ -82,7 +82,17 @@ void ControlPlane::write_config(const std::string& agent_config_yaml) {
       out << "    - \"" << sha256_hex(token) << "\"\n";
     }
   }
-  if (!options_.storage_endpoint.empty()) {
+  if (options_.storage_type == "local") {
+    out << "storage:\n"
+        << "  type: local\n"
+        << "  dir: objects\n"
+        << "  url_ttl_sec: " << options_.storage_url_ttl_sec << "\n";
+    if (!options_.storage_url_signing_key.empty()) {
+      const auto key_file = ws_.dir() / "url-signing.key";
+      std::ofstream(key_file) << options_.storage_url_signing_key << "\n";
+      out << "  url_signing_key_file: " << key_file.string() << "\n";
+    }
+  } else if (!options_.storage_endpoint.empty()) {
     const auto secret_file = ws_.dir() / "s3-secret-access-key";
     std::ofstream(secret_file) << options_.storage_secret_access_key << "\n";
     out << "storage:\n"

@@ -53,8 +53,12 @@ struct ControlPlaneOptions {
       "zstd, encryption_enabled: true}\n";
   // Operator API: plaintext admin bearer tokens (the YAML gets their sha256).
   std::vector<std::string> admin_tokens;
-  // A `storage:` section is written when storage_endpoint is set; the secret goes to a file
-  // beside the YAML (storage.secret_access_key_file).
+  // "s3": a `storage:` section is written when storage_endpoint is set; the secret goes to a
+  // file beside the YAML (storage.secret_access_key_file). "local": the embedded store in
+  // <workspace>/objects (storage.dir "objects", relative to the YAML), its URL key in a file
+  // when storage_url_signing_key is set.
+  std::string storage_type = "s3";
+  std::string storage_url_signing_key;
   std::string storage_endpoint;
   std::string storage_bucket = "backups";
   std::string storage_region = "us-east-1";

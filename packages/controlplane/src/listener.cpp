@@ -7,6 +7,8 @@
 //   GET /v1/agents/connect 401 {"error":"unauthorized"} without a known bearer key, else the
 //                          connection is handed to an agent session (WebSocket upgrade)
 //   other /v1/...          the operator API (operator_api.hpp; plain C++, answered inline)
+//   /objects/...           the embedded object store (object_transfer.cpp; signed URLs, no
+//                          bearer token); the connection is handed over after the head
 //   anything else          404 {"error":"not found"}
 #include "listener.hpp"
 
@@ -21,6 +23,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cctype>
+#include <limits>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -116,9 +119,30 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     read_request();
   }
 
+  // The head first: object uploads (kObjectsPrefix) stream their bodies elsewhere, everything
+  // else is read whole, with a small body limit.
   void read_request() {
-    parser_.emplace();
-    parser_->header_limit(kHeaderLimit);
+    head_ = std::make_unique<HeadParser>();
+    head_->header_limit(kHeaderLimit);
+    // Checked once the route is known. Not boost::none: Beast 1.74 compares the Content-Length
+    // with the optional limit as "len > none", which is always true.
+    head_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    http::async_read_header(
+        stream_, buffer_, *head_,
+        [self = shared_from_this()](error_code ec, std::size_t) { self->on_head(ec); });
+  }
+
+  void on_head(error_code ec) {
+    if (ec) return on_read(ec);
+    const auto target = head_->get().target();
+    if (std::string_view(target.data(), target.size()).starts_with(kObjectsPrefix)) {
+      beast::get_lowest_layer(stream_).expires_never();
+      detach_from_listener();  // the stream is moved away: close() must not touch it any more
+      return start_object_transfer(std::move(stream_), std::move(buffer_), std::move(head_),
+                                   remote_, state_);
+    }
+    parser_.emplace(std::move(*head_));
+    head_.reset();
     parser_->body_limit(kBodyLimit);
     http::async_read(
         stream_, buffer_, *parser_,
@@ -254,6 +278,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   std::shared_ptr<TlsListener> listener_;
   TlsStream stream_;
   beast::flat_buffer buffer_;
+  std::unique_ptr<HeadParser> head_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string remote_;
 };

@@ -11,7 +11,6 @@
 #include "backupy/controlplane/agent_registry.hpp"
 #include "backupy/core/time.hpp"
 #include "decryption_token.hpp"
-#include "sigv4.hpp"
 
 namespace backupy::controlplane::detail {
 namespace {
@@ -83,31 +82,6 @@ std::optional<std::vector<std::string>> segments(std::string_view path) {
     if (slash == std::string_view::npos) return out;
     path.remove_prefix(slash + 1);
   }
-}
-
-struct Presigned {
-  std::string url;
-  std::uint64_t expires_at_ms = 0;
-};
-
-Presigned presign(const StorageConfig& storage, std::string_view method, const std::string& key,
-                  std::uint64_t now_ms) {
-  const std::optional<sigv4::Endpoint> endpoint = sigv4::parse_endpoint(storage.endpoint);
-  if (!endpoint) throw std::logic_error("storage.endpoint was validated at load");
-  sigv4::PresignRequest request;
-  request.method = method;
-  request.endpoint = *endpoint;
-  request.path_style = storage.path_style;
-  request.bucket = storage.bucket;
-  request.key = key;
-  request.region = storage.region;
-  request.now_sec = static_cast<std::int64_t>(now_ms / 1000);
-  request.expires_sec = storage.url_ttl_sec;
-  Presigned out;
-  out.url = sigv4::presign_url(request, {storage.access_key_id, storage.secret_access_key});
-  out.expires_at_ms =
-      (static_cast<std::uint64_t>(request.now_sec) + storage.url_ttl_sec) * std::uint64_t{1000};
-  return out;
 }
 
 json run_accepted(const RunRecord& run) {
@@ -309,7 +283,7 @@ class Handler {
     }
     const auto agent = agent_for_job(job_id);
     if (const auto* answer = std::get_if<ApiResponse>(&agent)) return *answer;
-    if (!ctx_.config.storage) return error(503, "storage is not configured");
+    if (ctx_.store == nullptr) return error(503, "storage is not configured");
     const std::string& agent_id = std::get<const AgentEntry*>(agent)->id;
 
     RunRecord& run = ctx_.runs.create(job_id, agent_id);
@@ -317,7 +291,17 @@ class Handler {
                                   {"run_id", run.run_id},
                                   {"job_id", run.job_id},
                                   {"agent_id", run.agent_id}});
-    if (!send_run(run, false)) {
+    bool sent = false;
+    try {
+      sent = send_run(run, false);
+    } catch (const std::invalid_argument&) {
+      // The local store refuses keys with control characters (from the job id).
+      const std::string run_id = run.run_id;
+      ctx_.runs.erase(run_id);
+      return error(422,
+                   "job " + job_id + " cannot be stored: its id is not usable in an object key");
+    }
+    if (!sent) {
       const std::string run_id = run.run_id;
       ctx_.runs.erase(run_id);
       return error(409, "agent " + agent_id + " is offline");
@@ -346,7 +330,7 @@ class Handler {
 
   // Sends RunBackup with freshly presigned upload credentials; false if the agent is offline.
   bool send_run(const RunRecord& run, bool resend) {
-    const Presigned put = presign(*ctx_.config.storage, "PUT", run.s3_key, ctx_.now_ms);
+    const PresignedUrl put = ctx_.store->presign_put(run.s3_key, ctx_.now_ms);
     Envelope envelope;
     backup::v1::RunBackup* command = envelope.mutable_run_backup();
     command->set_job_id(run.job_id);
@@ -387,7 +371,7 @@ class Handler {
     if (run->status == RunStatus::success) {
       return error(409, "run " + run_id + " already succeeded");
     }
-    if (!ctx_.config.storage) return error(503, "storage is not configured");
+    if (ctx_.store == nullptr) return error(503, "storage is not configured");
     if (!ctx_.agents.online(run->agent_id) || !send_run(*run, true)) {
       return error(409, "agent " + run->agent_id + " is offline");
     }
@@ -427,8 +411,8 @@ class Handler {
   ApiResponse download_url(const std::string& run_id) {
     const RunRecord* run = ctx_.runs.find(run_id);
     if (run == nullptr) return error(404, "run " + run_id + " not found");
-    if (!ctx_.config.storage) return error(503, "storage is not configured");
-    const Presigned get = presign(*ctx_.config.storage, "GET", run->s3_key, ctx_.now_ms);
+    if (ctx_.store == nullptr) return error(503, "storage is not configured");
+    const PresignedUrl get = ctx_.store->presign_get(run->s3_key, ctx_.now_ms);
     ctx_.log.info("download_url_issued", {{"event", "download_url_issued"},
                                           {"run_id", run->run_id},
                                           {"s3_key", run->s3_key},

@@ -31,6 +31,7 @@
 #include "backupy/controlplane/server.hpp"
 #include "backupy/controlplane/server_config.hpp"
 #include "backupy/core/log.hpp"
+#include "object_store.hpp"
 #include "run_store.hpp"
 
 namespace backupy::controlplane::detail {
@@ -69,6 +70,7 @@ struct ApiContext {
   RunStore& runs;
   AgentGateway& agents;
   std::span<const std::uint8_t> signing_key;  // decryption tokens
+  const ObjectStore* store = nullptr;         // nullptr: storage is not configured
   std::uint64_t now_ms = 0;
   const core::Logger& log;
   // POST /v1/config/reload: re-reads the YAML like SIGHUP; empty = answered 500.

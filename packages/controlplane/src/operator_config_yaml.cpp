@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -128,22 +129,10 @@ std::vector<std::string> parse_admin(const YamlReader& reader, const YAML::Node&
   return hashes;
 }
 
-std::optional<StorageConfig> parse_storage(const YamlReader& reader, const YAML::Node& root,
-                                           const std::filesystem::path& base_dir) {
-  if (!YamlReader::has(root, "storage")) return std::nullopt;
-  const YAML::Node node = root["storage"];
-  if (node.IsMap() && node["secret_access_key"].IsDefined()) {
-    reader.fail(node["secret_access_key"], "storage.secret_access_key",
-                "must not be written into the YAML: use secret_access_key_file or "
-                "secret_access_key_env");
-  }
-  reader.expect_map(node, "storage",
-                    {"type", "endpoint", "region", "bucket", "path_style", "access_key_id",
-                     "secret_access_key_file", "secret_access_key_env", "url_ttl_sec"});
-  StorageConfig storage;
-  const std::string type = reader.req_string(node, "storage", "type");
-  if (type != "s3") reader.fail(node["type"], "storage.type", "must be s3 (got \"" + type + "\")");
+namespace {
 
+void parse_s3_storage(const YamlReader& reader, const YAML::Node& node,
+                      const std::filesystem::path& base_dir, StorageConfig& storage) {
   storage.endpoint = reader.req_string(node, "storage", "endpoint");
   std::string why;
   const std::optional<sigv4::Endpoint> endpoint = sigv4::parse_endpoint(storage.endpoint, &why);
@@ -176,6 +165,77 @@ std::optional<StorageConfig> parse_storage(const YamlReader& reader, const YAML:
   }
   storage.secret_access_key = read_secret_access_key(reader, node, base_dir);
   core::register_secret(storage.secret_access_key);
+}
+
+void parse_local_storage(const YamlReader& reader, const YAML::Node& node,
+                         const std::filesystem::path& base_dir, StorageConfig& storage) {
+  const std::string dir = reader.req_string(node, "storage", "dir");
+  if (dir.empty()) reader.fail(node["dir"], "storage.dir", "must not be empty");
+  storage.dir =
+      std::filesystem::path(dir).is_relative() ? base_dir / dir : std::filesystem::path(dir);
+  storage.dir = storage.dir.lexically_normal();
+
+  if (std::optional<std::string> url = reader.opt_string(node, "storage", "public_url")) {
+    // Agents append "/objects/<key>?..." to it: a scheme and an authority, nothing else.
+    if (!url->starts_with("https://")) {
+      reader.fail(node["public_url"], "storage.public_url",
+                  "must start with https:// (the control plane listens with TLS only)");
+    }
+    if (url->find_first_of("/?#", 8) != std::string::npos) {
+      reader.fail(node["public_url"], "storage.public_url",
+                  "must be https://host[:port] without a path or query");
+    }
+    std::string why;
+    if (!sigv4::parse_endpoint(*url, &why))
+      reader.fail(node["public_url"], "storage.public_url", why);
+    storage.public_url = std::move(*url);
+  }
+  storage.max_object_bytes = reader
+                                 .opt_uint(node, "storage", "max_object_bytes",
+                                           std::numeric_limits<std::int64_t>::max(), 1)
+                                 .value_or(kDefaultMaxObjectBytes);
+  if (YamlReader::has(node, "url_signing_key_file")) {
+    storage.url_signing_key =
+        read_secret_file(reader, node, "storage", "url_signing_key_file", base_dir);
+    if (storage.url_signing_key.size() < kMinSigningKeyBytes) {
+      reader.fail(node["url_signing_key_file"], "storage.url_signing_key_file",
+                  "must hold at least 32 bytes (e.g. `openssl rand -hex 32`), got " +
+                      std::to_string(storage.url_signing_key.size()));
+    }
+    core::register_secret(storage.url_signing_key);
+  }
+}
+
+}  // namespace
+
+std::optional<StorageConfig> parse_storage(const YamlReader& reader, const YAML::Node& root,
+                                           const std::filesystem::path& base_dir) {
+  if (!YamlReader::has(root, "storage")) return std::nullopt;
+  const YAML::Node node = root["storage"];
+  if (node.IsMap() && node["secret_access_key"].IsDefined()) {
+    reader.fail(node["secret_access_key"], "storage.secret_access_key",
+                "must not be written into the YAML: use secret_access_key_file or "
+                "secret_access_key_env");
+  }
+  if (!node.IsMap()) reader.expect_map(node, "storage", {});  // fails: must be a mapping
+  StorageConfig storage;
+  // local is the embedded default: a control plane needs no other service to take backups.
+  const std::string type = reader.opt_string(node, "storage", "type").value_or("local");
+  if (type == "local") {
+    reader.expect_map(
+        node, "storage",
+        {"type", "dir", "public_url", "max_object_bytes", "url_signing_key_file", "url_ttl_sec"});
+    storage.type = StorageType::local;
+    parse_local_storage(reader, node, base_dir, storage);
+  } else if (type == "s3") {
+    reader.expect_map(node, "storage",
+                      {"type", "endpoint", "region", "bucket", "path_style", "access_key_id",
+                       "secret_access_key_file", "secret_access_key_env", "url_ttl_sec"});
+    storage.type = StorageType::s3;
+    parse_s3_storage(reader, node, base_dir, storage);
+  } else {
+    reader.fail(node["type"], "storage.type", "must be local or s3 (got \"" + type + "\")");
+  }
   storage.url_ttl_sec = static_cast<std::uint32_t>(
       reader.opt_uint(node, "storage", "url_ttl_sec", sigv4::kMaxExpiresSec, 1).value_or(3600));
   return storage;

@@ -2,6 +2,7 @@
 
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
+#include "hmac.hpp"
 
 namespace backupy::controlplane::detail {
 namespace {
@@ -43,12 +44,31 @@ std::span<const std::uint8_t> ServerState::signing_key() const {
   return generated_signing_key;
 }
 
+std::vector<std::uint8_t> ServerState::object_url_key(const ServerConfig& config) const {
+  if (config.storage && !config.storage->url_signing_key.empty()) {
+    const auto bytes = crypto::as_bytes(config.storage->url_signing_key);
+    return {bytes.begin(), bytes.end()};
+  }
+  // A separate key per purpose: a URL signature can never pass for a token's and vice versa.
+  const Digest derived = hmac_sha256(signing_key(), std::string_view("backupy object URL key v1"));
+  return {derived.begin(), derived.end()};
+}
+
+std::unique_ptr<ObjectStore> ServerState::object_store(const ServerConfig& config) const {
+  if (!config.storage) return nullptr;
+  std::vector<std::uint8_t> key = object_url_key(config);
+  std::unique_ptr<ObjectStore> store = make_object_store(*config.storage, key, default_public_url);
+  crypto::secure_wipe(key);
+  return store;
+}
+
 ApiResponse serve_operator_request(ServerState& state, const ApiRequest& request) {
   // Hold the configuration for the whole request: a reload swaps state.config.
   const std::shared_ptr<const ServerConfig> config = state.config;
   SessionGateway gateway(state);
-  ApiContext context{*config,        state.runs, gateway,     state.signing_key(),
-                     core::now_ms(), state.log,  state.reload};
+  const std::unique_ptr<ObjectStore> store = state.object_store(*config);
+  ApiContext context{*config,     state.runs,     gateway,   state.signing_key(),
+                     store.get(), core::now_ms(), state.log, state.reload};
   return handle_operator_request(request, context);
 }
 

@@ -12,6 +12,7 @@
 
 #include "backupy/crypto/crypto.hpp"
 #include "listener.hpp"
+#include "local_store.hpp"
 #include "server_state.hpp"
 
 #ifndef BACKUPY_VERSION
@@ -49,6 +50,19 @@ void ServerState::detach(const AgentSession& session) {
 
 namespace {
 constexpr std::chrono::milliseconds kStopPoll{20};
+
+// Uploads to the embedded store that an earlier process did not finish (it crashed) are
+// garbage: no URL leads to them.
+void remove_partial_uploads(detail::ServerState& state) {
+  const ServerConfig& config = *state.config;
+  if (!config.storage || config.storage->type != StorageType::local) return;
+  const std::vector<std::uint8_t> no_key;  // listing files needs no URL key
+  const detail::LocalStore store(*config.storage, no_key, state.default_public_url);
+  if (const std::size_t removed = store.remove_partial_files(); removed > 0) {
+    state.log.warn("partial_uploads_removed",
+                   {{"event", "partial_uploads_removed"}, {"files", removed}});
+  }
+}
 constexpr std::chrono::milliseconds kStopDeadline{4000};
 }  // namespace
 
@@ -187,6 +201,13 @@ Server::Server(ServerConfig config, ServerOptions options) : impl_(std::make_uni
   impl_->state.config = std::make_shared<const ServerConfig>(std::move(config));
   impl_->listener = detail::Listener::create(impl_->io, impl_->state, *impl_->state.config);
   impl_->state.reload = [impl = impl_.get()] { return impl->reload_from_file(); };
+  // A wildcard listen address (0.0.0.0, ::) is no address an agent can use: such setups name
+  // storage.public_url (docs/operations.md).
+  const std::string& host = impl_->state.config->listen_host;
+  impl_->state.default_public_url =
+      "https://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+      std::to_string(impl_->listener->port());
+  remove_partial_uploads(impl_->state);
 }
 
 Server::~Server() {

@@ -19,6 +19,7 @@
 #include "backupy/controlplane/server.hpp"
 #include "backupy/controlplane/server_config.hpp"
 #include "backupy/core/log.hpp"
+#include "object_store.hpp"
 #include "run_store.hpp"
 
 namespace backupy::controlplane::detail {
@@ -69,6 +70,16 @@ struct ServerState {
   // Used for decryption tokens when the configuration names no token_signing_key_file:
   // random, generated once per process, so tokens do not survive a restart.
   std::vector<std::uint8_t> generated_signing_key;
+
+  // Base URL of the listener for local storage without storage.public_url:
+  // "https://<listen host>:<bound port>" (set once the listener is bound).
+  std::string default_public_url;
+
+  // HMAC key of local object URLs: storage.url_signing_key if configured, else derived from
+  // signing_key() (so URLs survive a restart exactly when decryption tokens do).
+  std::vector<std::uint8_t> object_url_key(const ServerConfig& config) const;
+  // The object store of config.storage, or nullptr if storage is not configured.
+  std::unique_ptr<ObjectStore> object_store(const ServerConfig& config) const;
 
   // The live session of agent_id, or nullptr.
   std::shared_ptr<AgentSession> live_session(std::string_view agent_id) const;

@@ -62,6 +62,7 @@ class OperatorApiTest : public ::testing::Test {
                       agent("agent-2", {"weekly", "shared"})};
     config_.admin_token_sha256 = {hash_agent_key("other-token"), hash_agent_key(kAdminToken)};
     StorageConfig storage;
+    storage.type = StorageType::s3;
     storage.endpoint = "http://127.0.0.1:9000";
     storage.region = "us-east-1";
     storage.bucket = "backups";
@@ -90,8 +91,12 @@ class OperatorApiTest : public ::testing::Test {
               std::optional<std::string> authorization = "Bearer " + std::string(kAdminToken)) {
     ApiRequest request{std::move(method),          std::move(target), std::move(authorization),
                        std::move(idempotency_key), std::move(body),   "127.0.0.1:5555"};
-    ApiContext context{config_, runs_, agents_, crypto::as_bytes(signing_key_),
-                       now_ms_, log_,  reload_};
+    const std::unique_ptr<ObjectStore> store =
+        config_.storage ? make_object_store(*config_.storage, crypto::as_bytes(signing_key_),
+                                            "https://127.0.0.1:8443")
+                        : nullptr;
+    ApiContext context{config_,     runs_,   agents_, crypto::as_bytes(signing_key_),
+                       store.get(), now_ms_, log_,    reload_};
     const ApiResponse response = handle_operator_request(request, context);
     json parsed = json::parse(response.body, nullptr, false);
     EXPECT_FALSE(parsed.is_discarded()) << response.body;
@@ -428,6 +433,48 @@ TEST_F(OperatorApiTest, PresignsDownloads) {
             url.substr(0, url.find("&X-Amz-Signature=")));
   EXPECT_NE(put, url);
   EXPECT_EQ(all_logs().find("X-Amz-Signature"), std::string::npos);
+}
+
+// With the embedded store, runs carry URLs of the control plane itself.
+TEST_F(OperatorApiTest, LocalStoragePresignsControlPlaneUrls) {
+  StorageConfig local;
+  local.type = StorageType::local;
+  local.dir = "/var/lib/backupy/objects";
+  local.url_ttl_sec = 300;
+  config_.storage = local;
+  const Answer accepted = call("POST", "/v1/jobs/nightly/run");
+  ASSERT_EQ(accepted.status, 202u);
+  const std::string run_id = accepted.body.value("run_id", "");
+  const std::string object = "https://127.0.0.1:8443/objects/agents/agent-1/nightly/" + run_id +
+                             ".bkpy?expires=" + std::to_string(kNowMs / 1000 + 300) + "&sig=";
+  const std::string put = last_run_backup().upload_creds().presigned_put_url();
+  EXPECT_EQ(put.substr(0, object.size()), object);
+  EXPECT_EQ(last_run_backup().upload_creds().expires_at_ms(), (kNowMs / 1000 + 300) * 1000);
+
+  config_.storage->public_url = "https://backups.example.com";
+  const Answer download = call("GET", "/v1/runs/" + run_id + "/download-url");
+  ASSERT_EQ(download.status, 200u);
+  const std::string url = download.body.value("url", "");
+  EXPECT_EQ(url.substr(0, 36), "https://backups.example.com/objects/");
+  EXPECT_NE(url.substr(url.find("&sig=")), put.substr(put.find("&sig=")));  // GET != PUT
+  EXPECT_EQ(all_logs().find(url.substr(url.find("&sig=") + 5)), std::string::npos);
+}
+
+// A job id the embedded store cannot use as a key is refused before anything is sent.
+TEST_F(OperatorApiTest, LocalStorageRefusesJobIdsThatAreNoObjectKey) {
+  StorageConfig local;
+  local.type = StorageType::local;
+  local.dir = "/var/lib/backupy/objects";
+  config_.storage = local;
+  config_.agents = {agent("agent-1", {"bad\tjob", "dot/.."})};
+  for (const std::string job : {"bad%09job", "dot%2F.."}) {
+    const Answer answer = call("POST", "/v1/jobs/" + job + "/run");
+    EXPECT_EQ(answer.status, 422u) << job;
+    EXPECT_NE(answer.body.value("error", "").find("not usable in an object key"),
+              std::string::npos);
+  }
+  EXPECT_TRUE(agents_.sent.empty());
+  EXPECT_EQ(runs_.size(), 0u);
 }
 
 }  // namespace

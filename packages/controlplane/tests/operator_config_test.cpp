@@ -108,6 +108,73 @@ TEST_F(OperatorConfigTest, ResolvesSecretFilesAgainstTheYamlDirectory) {
             "other-secret");
 }
 
+// A local storage section in place of base_lines()' s3 one (lines 7-13).
+std::vector<std::string> local_lines() {
+  std::vector<std::string> lines = base_lines();
+  lines.erase(lines.begin() + 6, lines.begin() + 13);
+  lines.insert(lines.begin() + 6, {
+                                      R"(storage:)",            // 7
+                                      R"(  type: local)",       // 8
+                                      R"(  dir: objects)",      // 9
+                                      R"(  url_ttl_sec: 120)",  // 10
+                                  });
+  return lines;  // 11: token_signing_key_file
+}
+
+TEST_F(OperatorConfigTest, ParsesLocalStorageWithDefaults) {
+  ServerConfig config = parse(local_lines());
+  ASSERT_TRUE(config.storage);
+  EXPECT_EQ(config.storage->type, StorageType::local);
+  EXPECT_EQ(config.storage->dir, dir_.path() / "objects");  // relative to the YAML
+  EXPECT_EQ(config.storage->url_ttl_sec, 120u);
+  EXPECT_TRUE(config.storage->public_url.empty());
+  EXPECT_EQ(config.storage->max_object_bytes, std::uint64_t{1} << 40);
+  EXPECT_TRUE(config.storage->url_signing_key.empty());
+
+  // The type defaults to local: the embedded store needs nothing else.
+  std::vector<std::string> lines = local_lines();
+  lines.erase(lines.begin() + 7);
+  set_line(lines, 8, "  dir: /srv/backupy/objects");
+  lines.insert(lines.begin() + 8, {R"(  public_url: "https://cp.example.com:8443")",
+                                   "  max_object_bytes: 1000", "  url_signing_key_file: url.key"});
+  write_text(dir_.path() / "url.key", std::string(40, 'u') + "\n");
+  config = parse(lines);
+  EXPECT_EQ(config.storage->type, StorageType::local);
+  EXPECT_EQ(config.storage->dir, "/srv/backupy/objects");
+  EXPECT_EQ(config.storage->public_url, "https://cp.example.com:8443");
+  EXPECT_EQ(config.storage->max_object_bytes, 1000u);
+  EXPECT_EQ(config.storage->url_signing_key, std::string(40, 'u'));
+  EXPECT_EQ(core::redact("x " + std::string(40, 'u') + " y"), "x [REDACTED] y");
+}
+
+TEST_F(OperatorConfigTest, RejectsBadLocalStorage) {
+  write_text(dir_.path() / "short.key", "short");
+  const std::vector<ErrorCase> cases = {
+      {"MissingDir", [](auto& l) { l.erase(l.begin() + 8); }, "cp.yaml:8: storage.dir is required"},
+      {"HttpPublicUrl", [](auto& l) { set_line(l, 10, R"(  public_url: "http://cp:8443")"); },
+       "cp.yaml:10: storage.public_url must start with https:// (the control plane listens with "
+       "TLS only)"},
+      {"PublicUrlWithPath",
+       [](auto& l) { set_line(l, 10, R"(  public_url: "https://cp:8443/x")"); },
+       "cp.yaml:10: storage.public_url must be https://host[:port] without a path or query"},
+      {"ZeroMaxObjectBytes", [](auto& l) { set_line(l, 10, "  max_object_bytes: 0"); },
+       "cp.yaml:10: storage.max_object_bytes must be an integer between 1 and 9223372036854775807"},
+      {"ShortUrlKey", [](auto& l) { set_line(l, 10, "  url_signing_key_file: short.key"); },
+       "cp.yaml:10: storage.url_signing_key_file must hold at least 32 bytes (e.g. `openssl rand "
+       "-hex 32`), got 5"},
+      {"S3KeyInLocal", [](auto& l) { set_line(l, 10, "  bucket: backups"); },
+       "cp.yaml:10: storage.bucket is not a known key (expected one of: type, dir, public_url, "
+       "max_object_bytes, url_signing_key_file, url_ttl_sec)"},
+  };
+  for (const ErrorCase& error_case : cases) {
+    SCOPED_TRACE(error_case.name);
+    expect_config_error(error_case, local_lines(), dir_.path(),
+                        [](const ConfigError& e, const std::string& expected) {
+                          EXPECT_EQ(std::string(e.what()), expected);
+                        });
+  }
+}
+
 std::vector<ErrorCase> error_cases() {
   return {
       {"AdminTokenNotHex", [](auto& l) { set_line(l, 6, R"(    - "abc")"); },
@@ -147,9 +214,11 @@ std::vector<ErrorCase> error_cases() {
        [](auto& l) { set_line(l, 13, "  secret_access_key_file: empty.secret"); },
        "cp.yaml:13: storage.secret_access_key_file names an empty file"},
       {"NotS3", [](auto& l) { set_line(l, 8, "  type: gcs"); },
-       "cp.yaml:8: storage.type must be s3 (got \"gcs\")"},
-      {"MissingType", [](auto& l) { l.erase(l.begin() + 7); },
-       "cp.yaml:8: storage.type is required"},
+       "cp.yaml:8: storage.type must be local or s3 (got \"gcs\")"},
+      // Without a type the storage is local, which has no endpoint.
+      {"MissingTypeMeansLocal", [](auto& l) { l.erase(l.begin() + 7); },
+       "cp.yaml:8: storage.endpoint is not a known key (expected one of: type, dir, public_url, "
+       "max_object_bytes, url_signing_key_file, url_ttl_sec)"},
       {"EndpointWithPath",
        [](auto& l) { set_line(l, 9, R"(  endpoint: "http://minio:9000/backups")"); },
        "cp.yaml:9: storage.endpoint must not have a path (the bucket is configured separately)"},

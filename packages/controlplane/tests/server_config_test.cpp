@@ -50,7 +50,6 @@ TEST_F(ServerConfigTest, BaseDocumentIsValid) {
 
 TEST_F(ServerConfigTest, ParsesTheFullExample) {
   std::filesystem::copy_file(BACKUPY_CONFIG_EXAMPLE, dir_.path() / "cp.yaml");
-  write_text(dir_.path() / "s3-secret-access-key", "example-secret\n");
   const ServerConfig config = load_server_config(dir_.path() / "cp.yaml");
 
   EXPECT_EQ(config.listen_host, "127.0.0.1");
@@ -117,13 +116,11 @@ TEST_F(ServerConfigTest, ParsesTheFullExample) {
 
   ASSERT_EQ(config.admin_token_sha256.size(), 1u);
   EXPECT_EQ(config.admin_token_sha256[0], kKeyBHash);
+  // The example uses the embedded store (its s3 variant is commented out).
   ASSERT_TRUE(config.storage);
-  EXPECT_EQ(config.storage->endpoint, "http://127.0.0.1:9000");
-  EXPECT_EQ(config.storage->region, "us-east-1");
-  EXPECT_EQ(config.storage->bucket, "backups");
-  EXPECT_TRUE(config.storage->path_style);
-  EXPECT_EQ(config.storage->access_key_id, "backupy");
-  EXPECT_EQ(config.storage->secret_access_key, "example-secret");
+  EXPECT_EQ(config.storage->type, StorageType::local);
+  EXPECT_EQ(config.storage->dir, dir_.path() / "objects");
+  EXPECT_TRUE(config.storage->public_url.empty());
   EXPECT_EQ(config.storage->url_ttl_sec, 3600u);
   EXPECT_TRUE(config.token_signing_key.empty());
 }

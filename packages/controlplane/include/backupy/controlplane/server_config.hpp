@@ -27,7 +27,16 @@
 //   admin:                         # operator API (optional; without it every API call is 401)
 //     token_sha256: ["<64 hex>"]   # sha256 of each admin bearer token (`hash-key`), unique
 //   storage:                       # where agents upload backups (optional; runs need it)
-//     type: s3                     # the only type so far
+//     type: local                  # local (the embedded default) | s3
+//     # type local: the control plane stores the objects itself and serves them on its own
+//     # HTTPS listener (PUT/GET /objects/<key>?expires=..&sig=.., HMAC-signed, expiring)
+//     dir: objects                 # store directory (created if missing; relative to the YAML)
+//     public_url: "https://cp.example.com:8443"  # base URL agents reach the listener at
+//                                  # (default https://<listen host>:<bound port>)
+//     max_object_bytes: 1099511627776  # largest accepted PUT (default 1 TiB)
+//     url_signing_key_file: url.key    # HMAC key of the URLs (>= 32 bytes); default derived
+//                                  # from token_signing_key_file, else random per process start
+//     # type s3: S3-compatible object storage, presigned SigV4 URLs
 //     endpoint: "http://127.0.0.1:9000"   # scheme://host[:port], nothing else
 //     region: us-east-1
 //     bucket: backups              # S3 bucket naming rules
@@ -35,7 +44,7 @@
 //     access_key_id: AKIA...
 //     secret_access_key_file: s3.secret   # exactly one of these two; the secret itself is
 //     secret_access_key_env: S3_SECRET    # never written into the YAML
-//     url_ttl_sec: 3600            # lifetime of presigned URLs (1-604800, default 3600)
+//     url_ttl_sec: 3600            # both types: lifetime of URLs (1-604800, default 3600)
 //   token_signing_key_file: token.key     # HMAC key of decryption tokens (>= 32 bytes after
 //                                  # trimming whitespace); absent = random per process start
 //
@@ -86,8 +95,25 @@ struct AgentEntry {
   backup::v1::AgentConfig config;
 };
 
-// S3-compatible object storage the agents upload to through presigned URLs.
+enum class StorageType { local, s3 };
+
+inline constexpr std::uint64_t kDefaultMaxObjectBytes = std::uint64_t{1} << 40;  // 1 TiB
+
+// Where agents upload backups: the control plane's own object store (local) or S3-compatible
+// storage, both through expiring presigned URLs.
 struct StorageConfig {
+  StorageType type = StorageType::local;
+  std::uint32_t url_ttl_sec = 3600;
+
+  // type local
+  std::filesystem::path dir;  // absolute (resolved against the YAML file's directory)
+  std::string public_url;     // "https://host[:port]" without a trailing slash; empty = derived
+  std::uint64_t max_object_bytes = kDefaultMaxObjectBytes;
+  // url_signing_key_file's trimmed contents (registered with the log redactor); empty = derived
+  // from token_signing_key, else random per process start.
+  std::string url_signing_key;
+
+  // type s3
   std::string endpoint;  // "http(s)://host[:port]", validated
   std::string region;
   std::string bucket;
@@ -96,7 +122,6 @@ struct StorageConfig {
   // Read from secret_access_key_file or secret_access_key_env at load time and registered with
   // the log redactor. Never logged, never in an API answer.
   std::string secret_access_key;
-  std::uint32_t url_ttl_sec = 3600;
 };
 
 inline constexpr std::uint64_t kMinMessageBytes = 4 * 1024 * 1024;
