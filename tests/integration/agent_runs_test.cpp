@@ -197,17 +197,7 @@ class AgentRunsTest : public ::testing::Test {
 
   std::filesystem::path database() const { return ws_.dir() / "app.db"; }
 
-  void create_database() {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(database().c_str(), &db), SQLITE_OK);
-    std::string sql = "BEGIN; CREATE TABLE orders(id INTEGER PRIMARY KEY, item TEXT);";
-    for (int i = 0; i < 5000; ++i) {
-      sql += "INSERT INTO orders(item) VALUES ('order " + std::to_string(i) + "');";
-    }
-    sql += "COMMIT;";
-    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
-  }
+  void create_database() { create_orders_database(database(), 5000); }
 
   // "count/first/last" of a database file's orders table ("" if unreadable).
   static std::string rows_of(const std::filesystem::path& file) {

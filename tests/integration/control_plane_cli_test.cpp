@@ -23,17 +23,7 @@ std::string slurp(const std::filesystem::path& file) {
 
 class ControlPlaneCliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(database().c_str(), &db), SQLITE_OK);
-    std::string sql = "BEGIN; CREATE TABLE orders(id INTEGER PRIMARY KEY, item TEXT);";
-    for (int i = 0; i < 500; ++i) {
-      sql += "INSERT INTO orders(item) VALUES ('order " + std::to_string(i) + "');";
-    }
-    sql += "COMMIT;";
-    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
-  }
+  void SetUp() override { create_orders_database(database(), 500); }
 
   std::filesystem::path database() const { return ws_.dir() / "app.db"; }
 

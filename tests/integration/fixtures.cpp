@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -260,6 +261,22 @@ void Agent::stop_gracefully() {
 CommandResult Agent::command(std::vector<std::string> args) const {
   args.insert(args.begin(), BACKUPY_AGENT_BIN);
   return run_command(std::move(args), env());
+}
+
+void create_orders_database(const std::filesystem::path& file, int rows) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(file.c_str(), &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    throw std::runtime_error("cannot create " + file.string());
+  }
+  std::string sql = "BEGIN; CREATE TABLE orders(id INTEGER PRIMARY KEY, item TEXT);";
+  for (int i = 0; i < rows; ++i) {
+    sql += "INSERT INTO orders(item) VALUES ('order " + std::to_string(i) + "');";
+  }
+  sql += "COMMIT;";
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) throw std::runtime_error("cannot fill " + file.string());
 }
 
 }  // namespace backupy::testing

@@ -35,6 +35,9 @@ std::string sha256_hex(const std::string& text);
 std::string decode_base64(std::string_view text);
 // A valid 64-hex agent key, different per name.
 std::string agent_key_for(const std::string& name);
+// A SQLite database at file with one table, orders(id, item), of `rows` rows
+// ("order 0" ...): the target of the SQLite backup tests. Throws on failure.
+void create_orders_database(const std::filesystem::path& file, int rows);
 
 struct ControlPlaneOptions {
   int heartbeat_interval_sec = 1;

@@ -50,17 +50,7 @@ std::int64_t unix_now() {
 
 class LocalStorageTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(database().c_str(), &db), SQLITE_OK);
-    std::string sql = "BEGIN; CREATE TABLE orders(id INTEGER PRIMARY KEY, item TEXT);";
-    for (int i = 0; i < 2000; ++i) {
-      sql += "INSERT INTO orders(item) VALUES ('order " + std::to_string(i) + "');";
-    }
-    sql += "COMMIT;";
-    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
-  }
+  void SetUp() override { create_orders_database(database(), 2000); }
 
   std::filesystem::path database() const { return ws_.dir() / "app.db"; }
   std::filesystem::path store() const { return ws_.dir() / "objects"; }

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "backupy/core/human_bytes.hpp"
 #include "commands.hpp"
 #include "text_table.hpp"
 
@@ -19,7 +20,8 @@ std::string text_or_dash(const json& value) {
 // "1.2 GiB/3.9 GiB", or "-" without metrics.
 std::string usage(const json& metrics, const char* used, const char* total) {
   if (!metrics.is_object()) return "-";
-  return human_bytes(metrics.value(used, 0ULL)) + "/" + human_bytes(metrics.value(total, 0ULL));
+  return core::human_bytes(metrics.value(used, 0ULL)) + "/" +
+         core::human_bytes(metrics.value(total, 0ULL));
 }
 
 }  // namespace

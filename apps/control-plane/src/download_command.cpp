@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "backupy/core/hex.hpp"
+#include "backupy/core/percent.hpp"
 #include "backupy/upload/https_request.hpp"
 #include "commands.hpp"
 #include "download_file.hpp"
@@ -20,7 +21,7 @@ int download_command(const Args& args, const Env& env) {
   const std::string& run_id = parsed.positionals.front();
   const OperatorClient client(client_settings(parsed, env));
 
-  const std::string run_path = "/v1/runs/" + path_segment(run_id);
+  const std::string run_path = "/v1/runs/" + core::percent_encode(run_id);
   const nlohmann::json run = client.call("GET", run_path);
   if (run.value("status", "") != "success") {
     throw CommandError("run " + run_id + " has no backup to download (status " +

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "backupy/core/percent.hpp"
 #include "backupy/upload/https_request.hpp"
 
 namespace backupy::cpcli {
@@ -54,22 +55,6 @@ ClientSettings client_settings(const ParsedArgs& args, const Env& env) {
     throw UsageError("no admin token: set BACKUPY_ADMIN_TOKEN or pass --token-file FILE");
   }
   return settings;
-}
-
-std::string path_segment(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (std::isalnum(byte) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[byte >> 4];
-      out += kHex[byte & 15];
-    }
-  }
-  return out;
 }
 
 json OperatorClient::call(const std::string& method, const std::string& path,

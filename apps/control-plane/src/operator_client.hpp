@@ -34,9 +34,6 @@ struct ClientSettings {
 // and CommandError when the token file cannot be read or is empty.
 ClientSettings client_settings(const ParsedArgs& args, const Env& env);
 
-// A path segment with everything but unreserved characters percent-encoded ("a/b" -> "a%2Fb").
-std::string path_segment(std::string_view text);
-
 class OperatorClient {
  public:
   explicit OperatorClient(ClientSettings settings) : settings_(std::move(settings)) {}

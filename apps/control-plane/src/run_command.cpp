@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "backupy/core/hex.hpp"
+#include "backupy/core/percent.hpp"
 #include "backupy/crypto/crypto.hpp"
 #include "commands.hpp"
 
@@ -29,8 +30,8 @@ int run_command(const Args& args, const Env& env) {
   const OperatorClient client(client_settings(parsed, env));
 
   const std::string key = "cli-" + core::to_hex(crypto::random_bytes(16));
-  const json accepted =
-      client.call("POST", "/v1/jobs/" + path_segment(job) + "/run", "", {{"Idempotency-Key", key}});
+  const json accepted = client.call("POST", "/v1/jobs/" + core::percent_encode(job) + "/run", "",
+                                    {{"Idempotency-Key", key}});
   const std::string run_id = accepted.value("run_id", "");
   if (run_id.empty()) throw CommandError("the control plane accepted the run but sent no run_id");
   // stdout carries only the run id, for scripts; progress goes to stderr.
@@ -39,7 +40,7 @@ int run_command(const Args& args, const Env& env) {
 
   std::string last_shown;
   while (true) {
-    const json run = client.call("GET", "/v1/runs/" + path_segment(run_id));
+    const json run = client.call("GET", "/v1/runs/" + core::percent_encode(run_id));
     const std::string status = run.value("status", "");
     const std::string step = run.value("current_step", "");
     const std::string shown = status + (step.empty() ? "" : " (" + step + ")");

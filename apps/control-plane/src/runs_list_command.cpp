@@ -1,6 +1,8 @@
 // backupy-control-plane runs list: GET /v1/runs with filters, as a table (newest first).
 #include <iostream>
 
+#include "backupy/core/human_bytes.hpp"
+#include "backupy/core/percent.hpp"
 #include "commands.hpp"
 #include "text_table.hpp"
 
@@ -16,7 +18,7 @@ std::string query_of(const ParsedArgs& parsed) {
        {std::pair{"--agent", "agent"}, std::pair{"--job", "job"}, std::pair{"--status", "status"},
         std::pair{"--limit", "limit"}}) {
     if (const auto value = parsed.value(option)) {
-      query += (query.empty() ? "?" : "&") + std::string(name) + "=" + path_segment(*value);
+      query += (query.empty() ? "?" : "&") + std::string(name) + "=" + core::percent_encode(*value);
     }
   }
   return query;
@@ -43,7 +45,7 @@ int runs_list_command(const Args& args, const Env& env) {
     table.add(
         {run.value("run_id", ""), run.value("job_id", ""), run.value("agent_id", ""), status,
          run.value("created_at", json()).is_string() ? run["created_at"].get<std::string>() : "-",
-         size > 0 ? human_bytes(size) : "-", detail.empty() ? "-" : detail});
+         size > 0 ? core::human_bytes(size) : "-", detail.empty() ? "-" : detail});
   }
   table.print(std::cout);
   return 0;

@@ -17,7 +17,4 @@ class TextTable {
   std::vector<std::vector<std::string>> rows_;
 };
 
-// "1.5 GiB", "320 B": a short human size for tables.
-std::string human_bytes(unsigned long long bytes);
-
 }  // namespace backupy::cpcli

@@ -3,21 +3,9 @@
 #include <cstdio>
 #include <string>
 
-namespace backupy::decrypt {
+#include "backupy/core/human_bytes.hpp"
 
-std::string human_bytes(std::uint64_t bytes) {
-  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  if (bytes < 1024) return std::to_string(bytes) + " B";
-  double value = static_cast<double>(bytes);
-  std::size_t unit = 0;
-  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
-    value /= 1024;
-    ++unit;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f %s", value, kUnits[unit]);
-  return buf;
-}
+namespace backupy::decrypt {
 
 void ProgressLine::update(std::uint64_t bytes_read) {
   const auto now = std::chrono::steady_clock::now();
@@ -39,10 +27,10 @@ void ProgressLine::interrupt() {
 
 void ProgressLine::draw(std::uint64_t bytes_read) {
   // Trailing spaces erase the remains of a longer previous line.
-  std::string line = "\rbackupy-decrypt: read " + human_bytes(bytes_read);
+  std::string line = "\rbackupy-decrypt: read " + core::human_bytes(bytes_read);
   if (total_ && *total_ > 0) {
-    line +=
-        " of " + human_bytes(*total_) + " (" + std::to_string(bytes_read * 100 / *total_) + "%)";
+    line += " of " + core::human_bytes(*total_) + " (" +
+            std::to_string(bytes_read * 100 / *total_) + "%)";
   }
   err_ << line << "    " << std::flush;
   line_open_ = true;

@@ -32,7 +32,4 @@ class ProgressLine {
   bool line_open_ = false;
 };
 
-// "1.5 GiB", "12.0 MiB", "512 B".
-std::string human_bytes(std::uint64_t bytes);
-
 }  // namespace backupy::decrypt

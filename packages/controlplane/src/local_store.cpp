@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "backupy/core/hex.hpp"
+#include "backupy/core/percent.hpp"
 #include "backupy/crypto/crypto.hpp"
 #include "hmac.hpp"
 #include "sigv4.hpp"
@@ -20,13 +21,6 @@ constexpr std::size_t kMaxKeyBytes = 1024;
 bool is_key_char(char c) {
   const auto byte = static_cast<unsigned char>(c);
   return byte >= 0x20 && byte != 0x7f;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -49,20 +43,7 @@ bool is_valid_object_key(std::string_view key) {
 }
 
 std::optional<std::string> decode_object_path(std::string_view encoded) {
-  std::string out;
-  out.reserve(encoded.size());
-  for (std::size_t i = 0; i < encoded.size(); ++i) {
-    if (encoded[i] != '%') {
-      out += encoded[i];
-      continue;
-    }
-    if (i + 2 >= encoded.size() || hex_value(encoded[i + 1]) < 0 || hex_value(encoded[i + 2]) < 0) {
-      return std::nullopt;
-    }
-    out += static_cast<char>(hex_value(encoded[i + 1]) * 16 + hex_value(encoded[i + 2]));
-    i += 2;
-  }
-  return out;
+  return core::percent_decode(encoded);
 }
 
 std::string_view to_string(UrlCheck check) {
@@ -103,8 +84,8 @@ PresignedUrl LocalStore::presign(std::string_view method, const std::string& key
   const std::string expires_text = std::to_string(expires);
   PresignedUrl out;
   if (!is_valid_object_key(key)) throw std::invalid_argument("not a valid object key: " + key);
-  out.url = public_url_ + "/objects/" + sigv4::uri_encode(key, false) + "?expires=" + expires_text +
-            "&sig=" + signature(method, key, expires_text);
+  out.url = public_url_ + "/objects/" + core::percent_encode(key, /*keep_slash=*/true) +
+            "?expires=" + expires_text + "&sig=" + signature(method, key, expires_text);
   out.expires_at_ms = expires * 1000;
   return out;
 }

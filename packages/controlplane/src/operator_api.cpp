@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backupy/controlplane/agent_registry.hpp"
+#include "backupy/core/percent.hpp"
 #include "backupy/core/time.hpp"
 #include "decryption_token.hpp"
 
@@ -50,33 +51,13 @@ bool authorized(const ApiRequest& request, const ServerConfig& config) {
   return match;
 }
 
-std::optional<std::string> percent_decode(std::string_view text) {
-  const auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size() || hex(text[i + 1]) < 0 || hex(text[i + 2]) < 0) return std::nullopt;
-    out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
-    i += 2;
-  }
-  return out;
-}
-
 // "/v1/a/b/c" -> {"a", "b", "c"} (percent-decoded); nullopt on an empty or undecodable segment.
 std::optional<std::vector<std::string>> segments(std::string_view path) {
   path.remove_prefix(kPrefix.size());
   std::vector<std::string> out;
   while (true) {
     const std::size_t slash = path.find('/');
-    std::optional<std::string> segment = percent_decode(path.substr(0, slash));
+    std::optional<std::string> segment = core::percent_decode(path.substr(0, slash));
     if (!segment || segment->empty()) return std::nullopt;
     out.push_back(std::move(*segment));
     if (slash == std::string_view::npos) return out;
@@ -166,9 +147,9 @@ std::variant<RunFilter, ApiResponse> parse_run_filter(std::string_view query) {
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     if (pair.empty()) continue;
     const std::size_t eq = pair.find('=');
-    const std::optional<std::string> name = percent_decode(pair.substr(0, eq));
-    const std::optional<std::string> value =
-        percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    const std::optional<std::string> name = core::percent_decode(pair.substr(0, eq));
+    const std::optional<std::string> value = core::percent_decode(
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
     if (!name || !value) return error(400, "malformed query string");
     if (std::find(seen.begin(), seen.end(), *name) != seen.end()) {
       return error(400, "filter " + *name + " given twice");

@@ -9,6 +9,7 @@
 
 #include "backupy/core/ascii.hpp"
 #include "backupy/core/hex.hpp"
+#include "backupy/core/percent.hpp"
 #include "backupy/crypto/crypto.hpp"
 
 namespace backupy::controlplane::sigv4 {
@@ -122,22 +123,7 @@ std::optional<Endpoint> parse_endpoint(std::string_view text, std::string* error
 }
 
 std::string uri_encode(std::string_view text, bool encode_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if ((byte >= 'A' && byte <= 'Z') || (byte >= 'a' && byte <= 'z') ||
-        (byte >= '0' && byte <= '9') || c == '-' || c == '.' || c == '_' || c == '~' ||
-        (c == '/' && !encode_slash)) {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[byte >> 4];
-      out += kHex[byte & 15];
-    }
-  }
-  return out;
+  return core::percent_encode(text, !encode_slash);
 }
 
 std::string amz_date(std::int64_t epoch_sec) {

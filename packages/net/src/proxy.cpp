@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backupy/core/ascii.hpp"
+#include "backupy/core/percent.hpp"
 #include "backupy/net/url.hpp"
 
 namespace backupy::net {
@@ -110,31 +111,6 @@ bool no_proxy_matches(std::string_view list, std::string_view target_host) {
   return false;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Userinfo is percent-encoded in URLs ("p%40ss" for "p@ss").
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    const int high = hex_value(text[i + 1]);
-    const int low = hex_value(text[i + 2]);
-    if (high < 0 || low < 0) return std::nullopt;
-    out += static_cast<char>(high * 16 + low);
-    i += 2;
-  }
-  return out;
-}
-
 [[noreturn]] void invalid(std::string_view variable, std::string_view why) {
   // Never quote the value: it may carry the proxy password.
   throw std::invalid_argument(std::string(variable) +
@@ -159,7 +135,8 @@ ProxyConfig parse_proxy(std::string_view variable, std::string_view value) {
   ProxyConfig proxy;
   const std::size_t at = rest.rfind('@');
   if (at != std::string_view::npos) {
-    std::optional<std::string> credentials = percent_decode(rest.substr(0, at));
+    // Userinfo is percent-encoded in URLs ("p%40ss" for "p@ss").
+    std::optional<std::string> credentials = core::percent_decode(rest.substr(0, at));
     if (!credentials) invalid(variable, "bad percent-encoding in the credentials");
     if (credentials->find(':') == std::string::npos) *credentials += ':';
     proxy.basic_credentials = std::move(*credentials);

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <system_error>
 
+#include "backupy/core/percent.hpp"
+
 namespace backupy::drivers::mongodb {
 
 bool has_archive_magic(std::string_view head) {
@@ -64,13 +66,6 @@ UriParts split_uri(std::string_view uri) {
   return parts;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::string uri_for_messages(std::string_view uri) {
@@ -96,38 +91,12 @@ std::string uri_password(std::string_view uri) {
 }
 
 std::string percent_encode(std::string_view text) {
-  static constexpr char kDigits[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
-    if (unreserved) {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kDigits[c >> 4]);
-      out.push_back(kDigits[c & 0xfu]);
-    }
-  }
-  return out;
+  return core::percent_encode(text);
 }
 
 std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      const int hi = hex_value(text[i + 1]);
-      const int lo = hex_value(text[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(text[i]);
-  }
-  return out;
+  // Lenient: a URI that is not validly encoded is used as written.
+  return core::percent_decode(text).value_or(std::string(text));
 }
 
 std::vector<std::string> mongodump_argv(const DumpCommand& c) {
