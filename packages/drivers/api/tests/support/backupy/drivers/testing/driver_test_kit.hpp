@@ -129,4 +129,27 @@ std::string driver_error_of(F&& f) {
   return {};
 }
 
+// A closed port (free_port: nothing listens there): probe() fails "unreachable", naming
+// the target and 127.0.0.1:<port>, never the password. Every networked engine answers so.
+template <typename MakeDriver>
+void expect_unreachable_error(MakeDriver make_driver, DumpContext c, int free_port,
+                              const std::string& password) {
+  c.target.mutable_connection()->set_port(static_cast<std::uint32_t>(free_port));
+  const std::string message = driver_error_of([&] { make_driver(c)->probe(); });
+  EXPECT_NE(message.find("unreachable"), std::string::npos) << message;
+  EXPECT_NE(message.find(c.target.id()), std::string::npos) << message;
+  EXPECT_NE(message.find("127.0.0.1:" + std::to_string(free_port)), std::string::npos) << message;
+  EXPECT_EQ(message.find(password), std::string::npos) << message;
+}
+
+// A database the server does not have: probe() names it, the target and 127.0.0.1:<port>.
+template <typename MakeDriver>
+void expect_missing_database_error(MakeDriver make_driver, DumpContext c, int server_port) {
+  c.target.mutable_connection()->set_database("no_such_db");
+  const std::string message = driver_error_of([&] { make_driver(c)->probe(); });
+  EXPECT_NE(message.find("\"no_such_db\" does not exist"), std::string::npos) << message;
+  EXPECT_NE(message.find(c.target.id()), std::string::npos) << message;
+  EXPECT_NE(message.find("127.0.0.1:" + std::to_string(server_port)), std::string::npos) << message;
+}
+
 }  // namespace backupy::drivers::testing
