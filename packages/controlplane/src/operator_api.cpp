@@ -310,7 +310,7 @@ class Handler {
   }
 
   // Sends RunBackup with freshly presigned upload credentials; false if the agent is offline.
-  bool send_run(const RunRecord& run, bool resend) {
+  bool send_run(RunRecord& run, bool resend) {
     const PresignedUrl put = ctx_.store->presign_put(run.s3_key, ctx_.now_ms);
     Envelope envelope;
     backup::v1::RunBackup* command = envelope.mutable_run_backup();
@@ -325,6 +325,7 @@ class Handler {
     const std::optional<std::string> correlation =
         ctx_.agents.send(run.agent_id, "run", std::move(envelope));
     if (!correlation) return false;
+    ctx_.runs.mark_sent(run, ctx_.now_ms);
     ctx_.log.info("run_sent", {{"event", "run_sent"},
                                {"run_id", run.run_id},
                                {"job_id", run.job_id},
@@ -345,7 +346,7 @@ class Handler {
   }
 
   ApiResponse resend(const std::string& run_id) {
-    const RunRecord* run = ctx_.runs.find(run_id);
+    RunRecord* run = ctx_.runs.find(run_id);
     if (run == nullptr) return error(404, "run " + run_id + " not found");
     // Fresh credentials serve an upload that is still to come; a stored backup must not be
     // overwritten.

@@ -20,6 +20,15 @@ std::string_view to_string(RunStatus status) {
   return "queued";
 }
 
+bool is_finished(RunStatus status) {
+  return status == RunStatus::success || status == RunStatus::failed ||
+         status == RunStatus::cancelled;
+}
+
+std::string_view to_string(RunTrigger trigger) {
+  return trigger == RunTrigger::scheduled ? "scheduled" : "manual";
+}
+
 std::optional<RunStatus> parse_run_status(std::string_view text) {
   for (const RunStatus status : {RunStatus::queued, RunStatus::running, RunStatus::success,
                                  RunStatus::failed, RunStatus::cancelled}) {
@@ -42,7 +51,8 @@ RunKey::~RunKey() {
   crypto::secure_wipe(bytes_);
 }
 
-RunRecord& RunStore::create(const std::string& job_id, const std::string& agent_id) {
+RunRecord& RunStore::create(const std::string& job_id, const std::string& agent_id,
+                            RunTrigger trigger) {
   std::string run_id;
   do {
     run_id = "run-" + core::to_hex(crypto::random_bytes(8));
@@ -55,7 +65,45 @@ RunRecord& RunStore::create(const std::string& job_id, const std::string& agent_
   run.s3_key = "agents/" + agent_id + "/" + job_id + "/" + run_id + ".bkpy";
   run.created_ms = core::now_ms();
   run.sequence = ++last_sequence_;
+  run.trigger = trigger;
   return run;
+}
+
+const RunRecord* RunStore::active_run(std::string_view job_id) const {
+  const RunRecord* newest = nullptr;
+  for (const auto& [id, run] : runs_) {
+    if (run.job_id != job_id || is_finished(run.status)) continue;
+    if (newest == nullptr || run.sequence > newest->sequence) newest = &run;
+  }
+  return newest;
+}
+
+std::vector<RunRecord*> RunStore::undelivered(std::string_view agent_id) {
+  std::vector<RunRecord*> out;
+  for (auto& [id, run] : runs_) {
+    if (run.agent_id == agent_id && run.sent_ms == 0 && !is_finished(run.status)) {
+      out.push_back(&run);
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const RunRecord* a, const RunRecord* b) { return a->sequence < b->sequence; });
+  return out;
+}
+
+void RunStore::mark_sent(RunRecord& run, std::uint64_t now_ms) {
+  run.sent_ms = now_ms;
+  run.status = RunStatus::queued;
+  run.finished_ms = 0;
+  run.progress_percent = 0;
+  run.current_step.clear();
+  run.error.clear();
+}
+
+void RunStore::fail(RunRecord& run, std::string reason, std::uint64_t now_ms) {
+  if (is_finished(run.status)) return;
+  run.status = RunStatus::failed;
+  run.error = std::move(reason);
+  run.finished_ms = now_ms;
 }
 
 std::vector<const RunRecord*> RunStore::list(const RunFilter& filter) const {
@@ -99,7 +147,7 @@ RunRecord* RunStore::owned_by(std::string_view agent_id, std::string_view run_id
 
 RunRecord* RunStore::apply(std::string_view agent_id, const backup::v1::JobUpdate& update) {
   RunRecord* run = owned_by(agent_id, update.run_id());
-  if (run == nullptr) return nullptr;
+  if (run == nullptr || is_finished(run->status)) return nullptr;
   switch (update.status()) {
     case backup::v1::QUEUED: run->status = RunStatus::queued; break;
     case backup::v1::RUNNING: run->status = RunStatus::running; break;
@@ -111,6 +159,7 @@ RunRecord* RunStore::apply(std::string_view agent_id, const backup::v1::JobUpdat
   run->progress_percent = update.progress_percent();
   run->current_step = update.current_step();
   run->error = update.error_message();
+  if (is_finished(run->status)) run->finished_ms = core::now_ms();
   ++run->updates;
   return run;
 }
@@ -118,7 +167,8 @@ RunRecord* RunStore::apply(std::string_view agent_id, const backup::v1::JobUpdat
 RunRecord* RunStore::apply(std::string_view agent_id,
                            const backup::v1::BackupCompleted& completed) {
   RunRecord* run = owned_by(agent_id, completed.run_id());
-  if (run == nullptr) return nullptr;
+  if (run == nullptr || run->completed) return nullptr;
+  if (run->finished_ms == 0) run->finished_ms = core::now_ms();
   run->status = RunStatus::success;
   run->progress_percent = 100;
   run->error.clear();

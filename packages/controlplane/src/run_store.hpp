@@ -20,6 +20,12 @@ namespace backupy::controlplane::detail {
 
 enum class RunStatus { queued, running, success, failed, cancelled };
 std::string_view to_string(RunStatus status);
+// success, failed and cancelled: nothing more will happen to the run.
+bool is_finished(RunStatus status);
+
+// Who asked for the run: an operator (API/CLI) or the server's cron schedule.
+enum class RunTrigger { manual, scheduled };
+std::string_view to_string(RunTrigger trigger);
 
 // A random 32-byte AES-256 key that overwrites itself when destroyed. Not copyable, so the key
 // lives in exactly one place.
@@ -43,8 +49,13 @@ struct RunRecord {
   std::string s3_key;            // where the agent was told to upload
   std::uint64_t created_ms = 0;  // wall clock at create()
   std::uint64_t sequence = 0;    // creation order (1, 2, ...): ties of created_ms
+  RunTrigger trigger = RunTrigger::manual;
   RunKey dek;
   RunStatus status = RunStatus::queued;
+  // When RunBackup was last queued on the agent's session; 0 while the run waits for its agent
+  // to come online (it is then sent, with fresh credentials, when the agent registers).
+  std::uint64_t sent_ms = 0;
+  std::uint64_t finished_ms = 0;  // when the run reached a finished status; 0 before
   std::string current_step;
   std::uint32_t progress_percent = 0;
   std::string error;
@@ -69,11 +80,27 @@ std::optional<RunStatus> parse_run_status(std::string_view text);
 
 class RunStore {
  public:
-  // A queued run with a fresh run id ("run-" + 16 hex), DEK and S3 key
+  // A queued, not yet sent run with a fresh run id ("run-" + 16 hex), DEK and S3 key
   // "agents/<agent>/<job>/<run id>.bkpy". The reference stays valid until erase().
-  RunRecord& create(const std::string& job_id, const std::string& agent_id);
+  RunRecord& create(const std::string& job_id, const std::string& agent_id,
+                    RunTrigger trigger = RunTrigger::manual);
   void erase(std::string_view run_id);
   RunRecord* find(std::string_view run_id);
+
+  // The newest run of job_id that has not finished (waiting, sent or running), or nullptr:
+  // a job never has two of them unless an operator asks for it.
+  const RunRecord* active_run(std::string_view job_id) const;
+  // agent_id's runs that wait for the agent (sent_ms == 0, not finished), oldest first.
+  std::vector<RunRecord*> undelivered(std::string_view agent_id);
+
+  // Every change of a run goes through these (and apply()), never through the reference, so
+  // that a store can persist each one.
+  // RunBackup for run was queued on a session at now_ms: the run is queued again (a resend
+  // restarts a failed run), its error and progress cleared.
+  void mark_sent(RunRecord& run, std::uint64_t now_ms);
+  // Ends a run that has not finished as failed with reason (e.g. its agent stayed offline,
+  // its object is missing); a finished run is left alone.
+  void fail(RunRecord& run, std::string reason, std::uint64_t now_ms);
 
   // The runs matching filter, newest first, at most filter.limit.
   std::vector<const RunRecord*> list(const RunFilter& filter) const;
@@ -82,8 +109,10 @@ class RunStore {
   RunRecord* find_by_idempotency_key(std::string_view key);
   void remember_idempotency_key(std::string key, std::string run_id);
 
-  // Applies a result reported by agent_id; returns the run, or nullptr if the run id is unknown
-  // or belongs to another agent (an agent can only report on its own runs).
+  // Applies a result reported by agent_id; returns the run, or nullptr if the run id is unknown,
+  // belongs to another agent (an agent can only report on its own runs), or the result is one
+  // the run already has: a JobUpdate for a finished run, a second BackupCompleted (an agent
+  // replays its outbox after a reconnect; the result lands exactly once).
   RunRecord* apply(std::string_view agent_id, const backup::v1::JobUpdate& update);
   RunRecord* apply(std::string_view agent_id, const backup::v1::BackupCompleted& completed);
 

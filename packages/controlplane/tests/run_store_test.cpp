@@ -66,7 +66,6 @@ TEST(RunStoreTest, FollowsTheAgentsResults) {
 
 TEST(RunStoreTest, MapsEveryJobStatus) {
   RunStore runs;
-  RunRecord& run = runs.create("nightly", "agent-1");
   const std::vector<std::pair<backup::v1::JobStatus, std::string_view>> cases = {
       {backup::v1::QUEUED, "queued"},
       {backup::v1::RUNNING, "running"},
@@ -74,11 +73,58 @@ TEST(RunStoreTest, MapsEveryJobStatus) {
       {backup::v1::CANCELLED, "cancelled"},
       {backup::v1::SUCCESS, "success"}};
   for (const auto& [status, name] : cases) {
+    RunRecord& run = runs.create("nightly", "agent-1");
     backup::v1::JobUpdate update = job_update(run.run_id, status);
     update.set_error_message(name == "failed" ? "boom" : "");
-    runs.apply("agent-1", update);
+    ASSERT_NE(runs.apply("agent-1", update), nullptr);
     EXPECT_EQ(to_string(run.status), name);
+    EXPECT_EQ(run.finished_ms != 0, is_finished(run.status)) << name;
   }
+}
+
+TEST(RunStoreTest, AFinishedRunTakesNoFurtherUpdatesAndOneCompletion) {
+  RunStore runs;
+  RunRecord& run = runs.create("nightly", "agent-1");
+  ASSERT_NE(runs.apply("agent-1", job_update(run.run_id, backup::v1::SUCCESS)), nullptr);
+  EXPECT_EQ(runs.apply("agent-1", job_update(run.run_id, backup::v1::RUNNING)), nullptr);
+  EXPECT_EQ(run.status, RunStatus::success);
+
+  backup::v1::BackupCompleted completed;
+  completed.set_run_id(run.run_id);
+  completed.set_size_bytes(42);
+  ASSERT_NE(runs.apply("agent-1", completed), nullptr);  // after its SUCCESS update
+  completed.set_size_bytes(43);
+  EXPECT_EQ(runs.apply("agent-1", completed), nullptr);  // a replayed outbox entry
+  EXPECT_EQ(run.size_bytes, 42u);
+  EXPECT_EQ(run.updates, 2u);
+}
+
+TEST(RunStoreTest, TracksDeliveryAndTheActiveRunOfAJob) {
+  RunStore runs;
+  RunRecord& first = runs.create("nightly", "agent-1", RunTrigger::scheduled);
+  RunRecord& second = runs.create("weekly", "agent-1");
+  runs.create("nightly", "agent-2");
+  EXPECT_EQ(first.trigger, RunTrigger::scheduled);
+  EXPECT_EQ(runs.active_run("nightly")->agent_id, "agent-2");  // the newest
+  EXPECT_EQ(runs.undelivered("agent-1"), (std::vector<RunRecord*>{&first, &second}));
+
+  runs.mark_sent(first, 1000);
+  EXPECT_EQ(first.sent_ms, 1000u);
+  EXPECT_EQ(runs.undelivered("agent-1"), std::vector<RunRecord*>{&second});
+
+  runs.fail(second, "agent-1 stayed offline", 2000);
+  EXPECT_EQ(second.status, RunStatus::failed);
+  EXPECT_EQ(second.error, "agent-1 stayed offline");
+  EXPECT_EQ(second.finished_ms, 2000u);
+  EXPECT_TRUE(runs.undelivered("agent-1").empty());
+  EXPECT_EQ(runs.active_run("weekly"), nullptr);
+
+  // A resend restarts a failed run.
+  runs.mark_sent(second, 3000);
+  EXPECT_EQ(second.status, RunStatus::queued);
+  EXPECT_TRUE(second.error.empty());
+  EXPECT_EQ(second.finished_ms, 0u);
+  EXPECT_EQ(runs.active_run("weekly"), &second);
 }
 
 TEST(RunStoreTest, IgnoresResultsForUnknownRunsAndOtherAgentsRuns) {
