@@ -289,17 +289,17 @@ class AgentRunsTest : public ::testing::Test {
     EXPECT_EQ(agent_->log().raw().find("X-Amz-Signature"), std::string::npos);
   }
 
-  // Fetches the run's object and restores it with backupy-decrypt and the control plane's
+  // Fetches the run's object through the operator's download URL, checks it is the object in
+  // S3 as the run describes it, and restores it with backupy-decrypt and the control plane's
   // decryption token into out; returns the stored object.
   std::string restore_with_backupy_decrypt(ControlPlane& cp, const S3Server& s3, const Json& run,
                                            const std::filesystem::path& out) {
-    const auto object = s3.read_object(run.value("s3_key", ""));
-    EXPECT_TRUE(object.has_value());
-    if (!object) return {};
-    EXPECT_EQ(object->size(), run.value("size_bytes", 0ull));
-    EXPECT_EQ(sha256_hex(*object), run.value("sha256", ""));
     const std::filesystem::path blob = ws_.dir() / "object.bkpy";
-    std::ofstream(blob, std::ios::binary) << *object;
+    cp.download_object(run.value("run_id", ""), kAdminToken, blob);
+    const std::string object = slurp(blob);
+    EXPECT_EQ(s3.read_object(run.value("s3_key", "")), object);
+    EXPECT_EQ(object.size(), run.value("size_bytes", 0ull));
+    EXPECT_EQ(sha256_hex(object), run.value("sha256", ""));
     const std::filesystem::path token_file = ws_.dir() / "token";
     std::ofstream(token_file) << token_for(cp, run.value("run_id", ""));
     const CommandResult decrypt =
@@ -307,7 +307,7 @@ class AgentRunsTest : public ::testing::Test {
                      blob.string(), "--out", out.string()},
                     {});
     EXPECT_EQ(decrypt.exit_code, 0) << decrypt.err;
-    return *object;
+    return object;
   }
 
   // Points the job at a database server over TCP (the target keeps the id "lite").
@@ -379,10 +379,6 @@ TEST_F(AgentRunsTest, ARunUploadsABlobThatBothDecryptorsRestoreExactly) {
   ASSERT_EQ(unzstd.exit_code, 0) << unzstd.err;
   EXPECT_EQ(rows_of(restored_by_node), "5000/order 0/order 999");
   // Both restorations are the same bytes: the agent's SQLite artifact, bit for bit.
-  const auto slurp = [](const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  };
   EXPECT_EQ(slurp(restored), slurp(restored_by_node));
   EXPECT_EQ(slurp(restored).substr(0, 16), std::string("SQLite format 3\0", 16));
 

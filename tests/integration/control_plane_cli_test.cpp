@@ -16,11 +16,6 @@ namespace {
 
 const std::string kAdminToken = "cli-admin-token-5d21";
 
-std::string slurp(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 class ControlPlaneCliTest : public ::testing::Test {
  protected:
   void SetUp() override { create_orders_database(database(), 500); }

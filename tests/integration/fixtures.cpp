@@ -40,6 +40,10 @@ std::filesystem::path Workspace::pki() const {
   return test_support::test_pki();
 }
 
+std::string slurp(const std::filesystem::path& file) {
+  return test_support::detail::read_file(file);
+}
+
 std::string sha256_hex(const std::string& text) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
@@ -167,6 +171,23 @@ ApiReply ControlPlane::api(const std::string& method, const std::string& path,
   reply.body = result.out.substr(0, last);
   reply.status = std::stoi(result.out.substr(last + 1));
   return reply;
+}
+
+void ControlPlane::download_object(const std::string& run_id, const std::string& admin_token,
+                                   const std::filesystem::path& file) const {
+  const ApiReply reply = api("GET", "/v1/runs/" + run_id + "/download-url", admin_token);
+  const std::string url = reply.json().value("url", "");
+  if (reply.status != 200 || url.empty()) {
+    throw std::runtime_error("download-url of " + run_id + ": HTTP " +
+                             std::to_string(reply.status) + " " + reply.body);
+  }
+  const CommandResult fetched =
+      run_command({find_executable("curl").string(), "--silent", "--show-error", "--fail",
+                   "--cacert", (ws_.pki() / "ca.crt").string(), "--output", file.string(), url},
+                  {});
+  if (fetched.exit_code != 0) {
+    throw std::runtime_error("fetching the download URL of " + run_id + " failed: " + fetched.err);
+  }
 }
 
 Json ControlPlane::wait_for_run(const std::string& run_id, const std::string& admin_token,

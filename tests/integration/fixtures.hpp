@@ -31,6 +31,8 @@ class Workspace {
 };
 
 std::string sha256_hex(const std::string& text);
+// The whole file as bytes ("" if it cannot be read).
+std::string slurp(const std::filesystem::path& file);
 // Standard or URL-safe base64, padding optional, to bytes; throws on a foreign character.
 std::string decode_base64(std::string_view text);
 // A valid 64-hex agent key, different per name.
@@ -100,6 +102,10 @@ class ControlPlane {
   ApiReply api(const std::string& method, const std::string& path, const std::string& admin_token,
                const std::string& body = "",
                const std::map<std::string, std::string>& headers = {}) const;
+  // Fetches the run's stored object the way an operator does — GET /v1/runs/{id}/download-url,
+  // then a plain GET of that URL (curl) — into file. Throws with the reason on failure.
+  void download_object(const std::string& run_id, const std::string& admin_token,
+                       const std::filesystem::path& file) const;
   // Polls GET /v1/runs/{id} until pred holds or timeout passes; returns the last answer.
   Json wait_for_run(const std::string& run_id, const std::string& admin_token,
                     const std::function<bool(const Json&)>& pred,

@@ -21,11 +21,6 @@ namespace {
 const std::string kAdminToken = "local-storage-admin-token-7f3e";
 const std::string kUrlKey = "local-storage-url-signing-key-0123456789abcdef";
 
-std::string slurp(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 // hex HMAC-SHA256(kUrlKey, "<METHOD>\n<key>\n<expires>"): the documented string to sign.
 std::string sign(const std::string& method, const std::string& key, std::int64_t expires) {
   const std::string text = method + "\n" + key + "\n" + std::to_string(expires);

@@ -194,6 +194,9 @@ class Handler {
     if (p.size() == 2 && p[0] == "config" && p[1] == "reload") {
       return post(&Handler::reload_config);
     }
+    if (p.size() == 2 && p[0] == "retention" && p[1] == "sweep") {
+      return post(&Handler::sweep_retention);
+    }
     if (p.size() == 3 && p[0] == "jobs" && p[2] == "run") return post(&Handler::run_job, p[1]);
     if (p.size() == 3 && p[0] == "jobs" && p[2] == "cancel") return post(&Handler::cancel, p[1]);
     if (p.size() == 2 && p[0] == "runs") return get(&Handler::show_run, p[1]);
@@ -353,6 +356,9 @@ class Handler {
     if (run->status == RunStatus::success) {
       return error(409, "run " + run_id + " already succeeded");
     }
+    if (run->completed && !is_finished(run->status)) {
+      return error(409, "run " + run_id + " has stored its object (being verified)");
+    }
     if (ctx_.store == nullptr) return error(503, "storage is not configured");
     if (!ctx_.agents.online(run->agent_id) || !send_run(*run, true)) {
       return error(409, "agent " + run->agent_id + " is offline");
@@ -443,6 +449,15 @@ class Handler {
                        {"config_updates_sent", result.config_updates_sent}});
   }
 
+  ApiResponse sweep_retention() {
+    if (!ctx_.sweep_retention) return error(500, "retention sweeps are not available");
+    const std::size_t expired = ctx_.sweep_retention();
+    ctx_.log.info("retention_sweep_requested", {{"event", "retention_sweep_requested"},
+                                                {"expired_runs", expired},
+                                                {"remote", request_.remote}});
+    return reply(202, {{"expired_runs", expired}});
+  }
+
   const ApiRequest& request_;
   ApiContext& ctx_;
 };
@@ -468,15 +483,15 @@ ApiResponse handle_operator_request(const ApiRequest& request, ApiContext& conte
   return response;
 }
 
-void apply_run_result(RunStore& runs, const core::Logger& log, std::string_view agent_id,
-                      const Envelope& envelope) {
+const RunRecord* apply_run_result(RunStore& runs, const core::Logger& log,
+                                  std::string_view agent_id, const Envelope& envelope) {
   const RunRecord* run = nullptr;
   if (envelope.payload_case() == Envelope::kJobUpdate) {
     run = runs.apply(agent_id, envelope.job_update());
   } else if (envelope.payload_case() == Envelope::kBackupCompleted) {
     run = runs.apply(agent_id, envelope.backup_completed());
   }
-  if (run == nullptr) return;
+  if (run == nullptr) return nullptr;
   log.info("run_update", {{"event", "run_update"},
                           {"run_id", run->run_id},
                           {"job_id", run->job_id},
@@ -486,6 +501,7 @@ void apply_run_result(RunStore& runs, const core::Logger& log, std::string_view 
                           {"current_step", run->current_step},
                           {"error", run->error},
                           {"updates", run->updates}});
+  return run;
 }
 
 }  // namespace backupy::controlplane::detail

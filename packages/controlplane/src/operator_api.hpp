@@ -14,6 +14,8 @@
 //   POST /v1/config/reload                   200 {reloaded: true, agents: N}; 400 {error} with
 //                                            the file:line of an invalid configuration (the
 //                                            old one stays); 500 if there is nothing to reload
+//   POST /v1/retention/sweep                 202 {expired_runs: N}: the daily retention sweep,
+//                                            now (deletions finish in the background)
 //
 // Every request needs "Authorization: Bearer <admin token>" (sha256 listed in admin.token_sha256)
 // and is answered 401 {"error":"unauthorized"} otherwise, before any routing. Errors are JSON
@@ -75,6 +77,9 @@ struct ApiContext {
   const core::Logger& log;
   // POST /v1/config/reload: re-reads the YAML like SIGHUP; empty = answered 500.
   std::function<ReloadResult()> reload = {};
+  // POST /v1/retention/sweep: starts a retention sweep now, returns how many runs expired;
+  // empty = answered 500.
+  std::function<std::size_t()> sweep_retention = {};
 };
 
 // True for the paths the operator API owns: "/v1/..." except the agents' WebSocket endpoint.
@@ -83,8 +88,8 @@ bool is_operator_path(std::string_view path);
 ApiResponse handle_operator_request(const ApiRequest& request, ApiContext& context);
 
 // Applies a JobUpdate or BackupCompleted from agent_id to its run and logs run_update; other
-// payloads, and results for unknown runs, are ignored.
-void apply_run_result(RunStore& runs, const core::Logger& log, std::string_view agent_id,
-                      const backup::v1::Envelope& envelope);
+// payloads, and results for unknown runs or already applied ones, are ignored (nullptr).
+const RunRecord* apply_run_result(RunStore& runs, const core::Logger& log,
+                                  std::string_view agent_id, const backup::v1::Envelope& envelope);
 
 }  // namespace backupy::controlplane::detail

@@ -3,6 +3,7 @@
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
 #include "hmac.hpp"
+#include "storage_maintenance.hpp"
 
 namespace backupy::controlplane::detail {
 namespace {
@@ -69,12 +70,16 @@ ApiResponse serve_operator_request(ServerState& state, const ApiRequest& request
   const std::unique_ptr<ObjectStore> store = state.object_store(*config);
   ApiContext context{*config,     state.runs,     gateway,   state.signing_key(),
                      store.get(), core::now_ms(), state.log, state.reload};
+  context.sweep_retention = [&state] { return sweep_retention(state, core::now_ms()); };
   return handle_operator_request(request, context);
 }
 
 void note_run_result(ServerState& state, std::string_view agent_id,
                      const backup::v1::Envelope& envelope) {
-  apply_run_result(state.runs, state.log, agent_id, envelope);
+  const RunRecord* run = apply_run_result(state.runs, state.log, agent_id, envelope);
+  if (run != nullptr && envelope.payload_case() == backup::v1::Envelope::kBackupCompleted) {
+    verify_stored_object(state, *run);
+  }
 }
 
 }  // namespace backupy::controlplane::detail

@@ -97,6 +97,28 @@ void RunStore::mark_sent(RunRecord& run, std::uint64_t now_ms) {
   run.progress_percent = 0;
   run.current_step.clear();
   run.error.clear();
+  // A resent run uploads anew: whatever an earlier attempt reported is void.
+  run.completed = false;
+  run.size_bytes = 0;
+  run.sha256.clear();
+  run.compression.clear();
+  run.db_engine_version.clear();
+}
+
+void RunStore::confirm_object(RunRecord& run, const std::string& problem, std::uint64_t now_ms) {
+  if (!run.completed || is_finished(run.status)) return;
+  run.status = problem.empty() ? RunStatus::success : RunStatus::failed;
+  run.error = problem;
+  run.current_step = problem.empty() ? "completed" : "verifying the stored object failed";
+  run.finished_ms = now_ms;
+}
+
+std::vector<RunRecord*> RunStore::awaiting_verification() {
+  std::vector<RunRecord*> out;
+  for (auto& [id, run] : runs_) {
+    if (run.completed && !is_finished(run.status)) out.push_back(&run);
+  }
+  return out;
 }
 
 void RunStore::fail(RunRecord& run, std::string reason, std::uint64_t now_ms) {
@@ -151,7 +173,7 @@ RunRecord* RunStore::apply(std::string_view agent_id, const backup::v1::JobUpdat
   switch (update.status()) {
     case backup::v1::QUEUED: run->status = RunStatus::queued; break;
     case backup::v1::RUNNING: run->status = RunStatus::running; break;
-    case backup::v1::SUCCESS: run->status = RunStatus::success; break;
+    case backup::v1::SUCCESS: run->status = RunStatus::running; break;  // see confirm_object()
     case backup::v1::FAILED: run->status = RunStatus::failed; break;
     case backup::v1::CANCELLED: run->status = RunStatus::cancelled; break;
     default: break;  // unspecified: a progress report without a status change
@@ -159,6 +181,7 @@ RunRecord* RunStore::apply(std::string_view agent_id, const backup::v1::JobUpdat
   run->progress_percent = update.progress_percent();
   run->current_step = update.current_step();
   run->error = update.error_message();
+  if (update.status() == backup::v1::SUCCESS) run->current_step = kVerifyingStep;
   if (is_finished(run->status)) run->finished_ms = core::now_ms();
   ++run->updates;
   return run;
@@ -167,9 +190,9 @@ RunRecord* RunStore::apply(std::string_view agent_id, const backup::v1::JobUpdat
 RunRecord* RunStore::apply(std::string_view agent_id,
                            const backup::v1::BackupCompleted& completed) {
   RunRecord* run = owned_by(agent_id, completed.run_id());
-  if (run == nullptr || run->completed) return nullptr;
-  if (run->finished_ms == 0) run->finished_ms = core::now_ms();
-  run->status = RunStatus::success;
+  if (run == nullptr || run->completed || is_finished(run->status)) return nullptr;
+  run->status = RunStatus::running;
+  run->current_step = kVerifyingStep;
   run->progress_percent = 100;
   run->error.clear();
   run->completed = true;

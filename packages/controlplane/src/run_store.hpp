@@ -24,6 +24,9 @@ std::string_view to_string(RunStatus status);
 bool is_finished(RunStatus status);
 
 // Who asked for the run: an operator (API/CLI) or the server's cron schedule.
+// current_step of a completed run while the control plane checks the stored object.
+inline constexpr std::string_view kVerifyingStep = "verifying the stored object";
+
 enum class RunTrigger { manual, scheduled };
 std::string_view to_string(RunTrigger trigger);
 
@@ -59,7 +62,9 @@ struct RunRecord {
   std::string current_step;
   std::uint32_t progress_percent = 0;
   std::string error;
-  bool completed = false;  // BackupCompleted arrived: the fields below describe the object
+  // BackupCompleted arrived: the fields below describe the object. The run stays running
+  // ("verifying the stored object") until confirm_object() compared the stored object's size.
+  bool completed = false;
   std::uint64_t size_bytes = 0;
   std::string sha256;
   std::string compression;
@@ -109,7 +114,15 @@ class RunStore {
   RunRecord* find_by_idempotency_key(std::string_view key);
   void remember_idempotency_key(std::string key, std::string run_id);
 
-  // Applies a result reported by agent_id; returns the run, or nullptr if the run id is unknown,
+  // A run succeeds only once its stored object was checked: problem empty → success, else
+  // failed with problem (e.g. "the stored object is 12 bytes, the agent reported 4096").
+  // Only for a completed, unfinished run.
+  void confirm_object(RunRecord& run, const std::string& problem, std::uint64_t now_ms);
+  // Completed runs whose object check has not finished (a restart interrupted it).
+  std::vector<RunRecord*> awaiting_verification();
+
+  // Applies a result reported by agent_id (a SUCCESS JobUpdate or BackupCompleted leaves the
+  // run running until confirm_object()); returns the run, or nullptr if the run id is unknown,
   // belongs to another agent (an agent can only report on its own runs), or the result is one
   // the run already has: a JobUpdate for a finished run, a second BackupCompleted (an agent
   // replays its outbox after a reconnect; the result lands exactly once).

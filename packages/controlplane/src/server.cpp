@@ -10,10 +10,12 @@
 #include <optional>
 #include <thread>
 
+#include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
 #include "listener.hpp"
 #include "local_store.hpp"
 #include "server_state.hpp"
+#include "storage_maintenance.hpp"
 
 #ifndef BACKUPY_VERSION
 #define BACKUPY_VERSION "0.0.0"
@@ -64,12 +66,20 @@ void remove_partial_uploads(detail::ServerState& state) {
   }
 }
 constexpr std::chrono::milliseconds kStopDeadline{4000};
+// Deferred object checks are retried, and the retention sweep comes due, on this tick.
+constexpr std::chrono::seconds kMaintenanceTick{60};
+constexpr std::uint64_t kRetentionSweepEveryMs = detail::kMsPerDay;
 }  // namespace
 
 struct Server::Impl {
   // Declared before the io_context: handlers destroyed with the io_context still refer to it.
   detail::ServerState state;
   asio::io_context io{1};
+  // After io: destroyed (joined) first, so that it never posts to a dead io_context.
+  detail::BackgroundWorker worker{
+      [this](detail::BackgroundWorker::Task task) { asio::post(io, std::move(task)); }};
+  asio::steady_timer maintenance_timer{io};
+  std::uint64_t next_retention_sweep_ms = 0;  // 0: one tick after the start
   std::shared_ptr<detail::Listener> listener;
   std::optional<asio::signal_set> signals;
   asio::steady_timer stop_timer{io};
@@ -158,9 +168,24 @@ struct Server::Impl {
     return result;
   }
 
+  void schedule_maintenance() {
+    maintenance_timer.expires_after(kMaintenanceTick);
+    maintenance_timer.async_wait([this](error_code ec) {
+      if (ec || state.stopping) return;
+      detail::resume_object_checks(state);
+      const std::uint64_t now = core::now_ms();
+      if (now >= next_retention_sweep_ms) {
+        detail::sweep_retention(state, now);
+        next_retention_sweep_ms = now + kRetentionSweepEveryMs;
+      }
+      schedule_maintenance();
+    });
+  }
+
   void begin_stop() {
     if (state.stopping) return;
     state.stopping = true;
+    maintenance_timer.cancel();
     listener->close();
     if (signals) {
       error_code ignored;
@@ -201,6 +226,7 @@ Server::Server(ServerConfig config, ServerOptions options) : impl_(std::make_uni
   impl_->state.config = std::make_shared<const ServerConfig>(std::move(config));
   impl_->listener = detail::Listener::create(impl_->io, impl_->state, *impl_->state.config);
   impl_->state.reload = [impl = impl_.get()] { return impl->reload_from_file(); };
+  impl_->state.background = &impl_->worker;
   // A wildcard listen address (0.0.0.0, ::) is no address an agent can use: such setups name
   // storage.public_url (docs/operations.md).
   const std::string& host = impl_->state.config->listen_host;
@@ -227,6 +253,8 @@ void Server::run() {
     impl.watch_signals();
   }
   impl.listener->start();
+  detail::resume_object_checks(impl.state);
+  impl.schedule_maintenance();
   const ServerConfig& config = *impl.state.config;
   impl.state.log.info("listening",
                       {{"event", "listening"},

@@ -7,12 +7,14 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "agent_status.hpp"
+#include "background_worker.hpp"
 #include "backup/v1/agent.pb.h"
 #include "backupy/controlplane/agent_registry.hpp"
 #include "backupy/controlplane/delivery_tracker.hpp"
@@ -64,6 +66,11 @@ struct ServerState {
   RunStore runs;
   // What each agent last reported (GET /v1/agents).
   AgentStatusBoard agent_status;
+  // Blocking storage chores (object checks, retention deletions); owned by the Server, which
+  // destroys it before the io_context. Never null while the server exists.
+  BackgroundWorker* background = nullptr;
+  // Runs whose stored object is being checked right now (storage_maintenance.cpp).
+  std::set<std::string, std::less<>> object_checks_in_flight;
   // Re-reads options.config_file and applies it, as SIGHUP does (POST /v1/config/reload);
   // set by the Server. Runs on the server thread.
   std::function<ReloadResult()> reload;

@@ -323,6 +323,11 @@ TEST_F(OperatorApiTest, ReportsRunStateFromTheAgentsResults) {
   completed.mutable_backup_completed()->set_db_engine_version("SQLite 3.40");
   apply_run_result(runs_, log_, "agent-1", completed);
   view = call("GET", "/v1/runs/" + run_id);
+  // Not a success before the control plane has seen the object (storage_maintenance.hpp).
+  EXPECT_EQ(view.body.value("status", ""), "running");
+  EXPECT_EQ(view.body.value("current_step", ""), kVerifyingStep);
+  runs_.confirm_object(*runs_.find(run_id), "", now_ms_);
+  view = call("GET", "/v1/runs/" + run_id);
   EXPECT_EQ(view.body.value("status", ""), "success");
   EXPECT_EQ(view.body.value("size_bytes", 0), 4096);
   EXPECT_EQ(view.body.value("sha256", ""), std::string(64, 'e'));
@@ -333,7 +338,7 @@ TEST_F(OperatorApiTest, ReportsRunStateFromTheAgentsResults) {
   const auto updates = events("run_update");
   ASSERT_EQ(updates.size(), 2u);
   EXPECT_EQ(updates[0].value("status", ""), "running");
-  EXPECT_EQ(updates[1].value("status", ""), "success");
+  EXPECT_EQ(updates[1].value("status", ""), "running");
   EXPECT_EQ(updates[1].value("run_id", ""), run_id);
 }
 
@@ -360,6 +365,11 @@ TEST_F(OperatorApiTest, ResendsTheSameRunWithFreshCredentials) {
   Envelope completed;
   completed.mutable_backup_completed()->set_run_id(run_id);
   apply_run_result(runs_, log_, "agent-1", completed);
+  const Answer verifying = call("POST", "/v1/runs/" + run_id + "/resend");
+  EXPECT_EQ(verifying.status, 409u);
+  EXPECT_EQ(verifying.body.value("error", ""),
+            "run " + run_id + " has stored its object (being verified)");
+  runs_.confirm_object(*runs_.find(run_id), "", now_ms_);
   const Answer done = call("POST", "/v1/runs/" + run_id + "/resend");
   EXPECT_EQ(done.status, 409u);
   EXPECT_EQ(done.body.value("error", ""), "run " + run_id + " already succeeded");

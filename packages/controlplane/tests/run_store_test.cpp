@@ -54,14 +54,40 @@ TEST(RunStoreTest, FollowsTheAgentsResults) {
   completed.set_compression("zstd");
   completed.set_db_engine_version("PostgreSQL 15.4");
   ASSERT_EQ(runs.apply("agent-1", completed), &run);
-  EXPECT_EQ(run.status, RunStatus::success);
+  EXPECT_EQ(run.status, RunStatus::running);  // until the object was checked
+  EXPECT_EQ(run.current_step, kVerifyingStep);
   EXPECT_TRUE(run.completed);
+  EXPECT_EQ(runs.awaiting_verification(), std::vector<RunRecord*>{&run});
   EXPECT_EQ(run.size_bytes, 1234u);
   EXPECT_EQ(run.sha256, std::string(64, 'c'));
   EXPECT_EQ(run.compression, "zstd");
   EXPECT_EQ(run.db_engine_version, "PostgreSQL 15.4");
   EXPECT_EQ(run.progress_percent, 100u);
   EXPECT_EQ(run.updates, 3u);
+
+  runs.confirm_object(run, "", 5000);
+  EXPECT_EQ(run.status, RunStatus::success);
+  EXPECT_EQ(run.finished_ms, 5000u);
+  EXPECT_TRUE(runs.awaiting_verification().empty());
+}
+
+TEST(RunStoreTest, AnObjectThatDoesNotMatchFailsTheRun) {
+  RunStore runs;
+  RunRecord& run = runs.create("nightly", "agent-1");
+  runs.confirm_object(run, "too early", 1000);  // nothing reported yet: no effect
+  EXPECT_EQ(run.status, RunStatus::queued);
+  backup::v1::BackupCompleted completed;
+  completed.set_run_id(run.run_id);
+  completed.set_size_bytes(10);
+  ASSERT_NE(runs.apply("agent-1", completed), nullptr);
+  runs.confirm_object(run, "the stored object is 9 bytes, the agent reported 10", 2000);
+  EXPECT_EQ(run.status, RunStatus::failed);
+  EXPECT_EQ(run.error, "the stored object is 9 bytes, the agent reported 10");
+  // A late SUCCESS update changes nothing; a resend starts over.
+  EXPECT_EQ(runs.apply("agent-1", job_update(run.run_id, backup::v1::SUCCESS)), nullptr);
+  runs.mark_sent(run, 3000);
+  EXPECT_FALSE(run.completed);
+  EXPECT_EQ(run.size_bytes, 0u);
 }
 
 TEST(RunStoreTest, MapsEveryJobStatus) {
@@ -71,7 +97,7 @@ TEST(RunStoreTest, MapsEveryJobStatus) {
       {backup::v1::RUNNING, "running"},
       {backup::v1::FAILED, "failed"},
       {backup::v1::CANCELLED, "cancelled"},
-      {backup::v1::SUCCESS, "success"}};
+      {backup::v1::SUCCESS, "running"}};  // success needs the object check
   for (const auto& [status, name] : cases) {
     RunRecord& run = runs.create("nightly", "agent-1");
     backup::v1::JobUpdate update = job_update(run.run_id, status);
@@ -85,16 +111,17 @@ TEST(RunStoreTest, MapsEveryJobStatus) {
 TEST(RunStoreTest, AFinishedRunTakesNoFurtherUpdatesAndOneCompletion) {
   RunStore runs;
   RunRecord& run = runs.create("nightly", "agent-1");
-  ASSERT_NE(runs.apply("agent-1", job_update(run.run_id, backup::v1::SUCCESS)), nullptr);
-  EXPECT_EQ(runs.apply("agent-1", job_update(run.run_id, backup::v1::RUNNING)), nullptr);
-  EXPECT_EQ(run.status, RunStatus::success);
-
   backup::v1::BackupCompleted completed;
   completed.set_run_id(run.run_id);
   completed.set_size_bytes(42);
-  ASSERT_NE(runs.apply("agent-1", completed), nullptr);  // after its SUCCESS update
+  ASSERT_NE(runs.apply("agent-1", completed), nullptr);
+  ASSERT_NE(runs.apply("agent-1", job_update(run.run_id, backup::v1::SUCCESS)), nullptr);
   completed.set_size_bytes(43);
   EXPECT_EQ(runs.apply("agent-1", completed), nullptr);  // a replayed outbox entry
+  runs.confirm_object(run, "", 1000);
+  EXPECT_EQ(runs.apply("agent-1", job_update(run.run_id, backup::v1::RUNNING)), nullptr);
+  EXPECT_EQ(runs.apply("agent-1", completed), nullptr);
+  EXPECT_EQ(run.status, RunStatus::success);
   EXPECT_EQ(run.size_bytes, 42u);
   EXPECT_EQ(run.updates, 2u);
 }

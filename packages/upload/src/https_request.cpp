@@ -149,6 +149,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     // Enforced below, for in-memory answers only. Not boost::none: Beast 1.74 compares the
     // Content-Length with the optional and treats "none" as smaller than any length.
     parser_.body_limit(std::numeric_limits<std::uint64_t>::max());
+    // The answer to HEAD announces a Content-Length but carries no body.
+    parser_.skip(request_.method == "HEAD");
     tcp_layer().expires_after(options_.idle_timeout);
     http::async_read_header(
         stream_, buffer_, parser_,
