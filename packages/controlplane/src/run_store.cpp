@@ -6,6 +6,7 @@
 #include "backupy/core/hex.hpp"
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
+#include "cp_metrics.hpp"
 
 namespace backupy::controlplane::detail {
 
@@ -66,6 +67,7 @@ RunRecord& RunStore::create(const std::string& job_id, const std::string& agent_
   run.created_ms = core::now_ms();
   run.sequence = ++last_sequence_;
   run.trigger = trigger;
+  if (metrics_ != nullptr) metrics_->run_created(trigger);
   return run;
 }
 
@@ -104,6 +106,7 @@ void RunStore::fail(RunRecord& run, std::string reason, std::uint64_t now_ms) {
   run.status = RunStatus::failed;
   run.error = std::move(reason);
   run.finished_ms = now_ms;
+  note_finish(run, false);
 }
 
 std::vector<const RunRecord*> RunStore::list(const RunFilter& filter) const {
@@ -145,6 +148,12 @@ RunRecord* RunStore::owned_by(std::string_view agent_id, std::string_view run_id
   return run != nullptr && run->agent_id == agent_id ? run : nullptr;
 }
 
+void RunStore::note_finish(const RunRecord& run, bool was_finished) {
+  if (metrics_ != nullptr && !was_finished && is_finished(run.status)) {
+    metrics_->run_finished(run.status);
+  }
+}
+
 RunRecord* RunStore::apply(std::string_view agent_id, const backup::v1::JobUpdate& update) {
   RunRecord* run = owned_by(agent_id, update.run_id());
   if (run == nullptr || is_finished(run->status)) return nullptr;
@@ -161,6 +170,7 @@ RunRecord* RunStore::apply(std::string_view agent_id, const backup::v1::JobUpdat
   run->error = update.error_message();
   if (is_finished(run->status)) run->finished_ms = core::now_ms();
   ++run->updates;
+  note_finish(*run, false);
   return run;
 }
 
@@ -168,6 +178,7 @@ RunRecord* RunStore::apply(std::string_view agent_id,
                            const backup::v1::BackupCompleted& completed) {
   RunRecord* run = owned_by(agent_id, completed.run_id());
   if (run == nullptr || run->completed) return nullptr;
+  const bool was_finished = is_finished(run->status);
   if (run->finished_ms == 0) run->finished_ms = core::now_ms();
   run->status = RunStatus::success;
   run->progress_percent = 100;
@@ -178,6 +189,7 @@ RunRecord* RunStore::apply(std::string_view agent_id,
   run->compression = completed.compression();
   run->db_engine_version = completed.db_engine_version();
   ++run->updates;
+  note_finish(*run, was_finished);
   return run;
 }
 

@@ -19,6 +19,7 @@
 #include "backupy/controlplane/server.hpp"
 #include "backupy/controlplane/server_config.hpp"
 #include "backupy/core/log.hpp"
+#include "cp_metrics.hpp"
 #include "object_store.hpp"
 #include "run_store.hpp"
 
@@ -60,8 +61,10 @@ struct ServerState {
   // TCP connections still open (TLS/HTTP stage or WebSocket), for a prompt shutdown.
   std::size_t open_connections = 0;
   bool stopping = false;
+  // GET /metrics (before runs: the run store counts into it).
+  CpMetrics metrics{version()};
   // Runs dispatched through the operator API (in memory until the catalog lands).
-  RunStore runs;
+  RunStore runs{&metrics};
   // What each agent last reported (GET /v1/agents).
   AgentStatusBoard agent_status;
   // Re-reads options.config_file and applies it, as SIGHUP does (POST /v1/config/reload);
