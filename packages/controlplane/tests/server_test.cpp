@@ -327,6 +327,7 @@ struct Knobs {
   std::uint64_t version = 3;
   bool with_agent_a = true;
   bool with_operator_api = false;  // admin token kAdminToken + storage
+  bool local_storage = false;      // with_operator_api: storage type local instead of s3
 };
 
 const std::string kAdminToken = "operator-admin-token-42";
@@ -378,10 +379,11 @@ class ServerTest : public ::testing::Test {
         "    key_sha256: \"" +
         std::string(kKeyBHash) + "\"\n";
     if (knobs.with_operator_api) {
-      yaml += "admin: {token_sha256: [\"" + hash_agent_key(kAdminToken) +
-              "\"]}\n"
-              "storage: {type: s3, endpoint: \"http://127.0.0.1:9000\", region: us-east-1, "
-              "bucket: backups, access_key_id: AKID, secret_access_key_file: s3.secret}\n";
+      yaml += "admin: {token_sha256: [\"" + hash_agent_key(kAdminToken) + "\"]}\n";
+      yaml += knobs.local_storage
+                  ? "storage: {type: local, dir: objects}\n"
+                  : "storage: {type: s3, endpoint: \"http://127.0.0.1:9000\", region: us-east-1, "
+                    "bucket: backups, access_key_id: AKID, secret_access_key_file: s3.secret}\n";
       write_text(dir_.path() / "s3.secret", "s3-secret-value");
     }
     write_text(config_file(), yaml);
@@ -616,6 +618,27 @@ TEST_F(ServerTest, MetricsFollowSessionsMessagesAndRuns) {
 
   EXPECT_EQ(https_request(port_, ca(), http::verb::post, "/metrics", {}).status, 405u);
   expect_no_secrets_logged();
+}
+
+// Uploads to the embedded object store count their body bytes.
+TEST_F(ServerTest, MetricsCountObjectBytesReceived) {
+  start({.with_operator_api = true, .local_storage = true});
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  const HttpReply accepted = https_request(port_, ca(), http::verb::post, "/v1/jobs/nightly/run",
+                                           {{"Authorization", "Bearer " + kAdminToken}});
+  ASSERT_EQ(accepted.status, 202u) << accepted.body;
+  const std::optional<Envelope> command = agent.next_of(Envelope::kRunBackup);
+  ASSERT_TRUE(command);
+  const std::string url = command->run_backup().upload_creds().presigned_put_url();
+  const std::string origin = "https://127.0.0.1:" + std::to_string(port_);
+  ASSERT_TRUE(url.starts_with(origin + "/objects/")) << url;
+  const std::string body(100'000, 'x');
+  const HttpReply put = https_request(port_, ca(), http::verb::put, url.substr(origin.size()),
+                                      {{"Content-Type", "application/octet-stream"}}, body);
+  ASSERT_EQ(put.status, 200u) << put.body;
+  const std::string text = https_get(port_, ca(), "/metrics").body;
+  EXPECT_EQ(testing::metric_sample(text, "backupy_cp_object_bytes_received_total"), 100'000);
 }
 
 // POST /v1/config/reload goes the way SIGHUP goes; a bad file keeps the old configuration.
