@@ -84,7 +84,17 @@ status_kib() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$cp_pid/status"; }
   --hold $((hold + 15)) --parallel "$parallel" >"$work/load.out" 2>"$work/load.err" &
 load_pid=$!
 pids+=("$load_pid")
-wait_for "$work/load.out" "^registered " $((60 + agents / 10))
+deadline=$((SECONDS + 60 + agents / 10))
+until grep -q "^registered " "$work/load.out"; do
+  kill -0 "$load_pid" 2>/dev/null || {
+    echo "cp_load ended before every agent registered:" >&2
+    cat "$work/load.out" >&2
+    head -5 "$work/load.err" >&2
+    exit 1
+  }
+  ((SECONDS < deadline)) || { echo "timeout: not every agent registered" >&2; exit 1; }
+  sleep 0.1
+done
 connect_ms=$(awk '/^registered / {print $4}' "$work/load.out")
 rss_connected_kib=$(status_kib VmRSS)
 
