@@ -13,6 +13,9 @@ BUILD_PACKAGES=(
   libyaml-cpp-dev libzstd-dev zstd zlib1g-dev
   nlohmann-json3-dev
   libgtest-dev libgmock-dev
+  # the control plane's /metrics (prometheus-cpp core); promtool (from prometheus) lints a
+  # scrape in the control plane tests
+  prometheus-cpp-dev prometheus
   clang-format
   procps curl ca-certificates
   # client libraries for the database drivers

@@ -133,6 +133,7 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
       return;
     }
     accepted_ = true;
+    state_.metrics.session_opened();
     state_.attach(shared_from_this());
     emit(core::LogLevel::info, "agent_connected", {{"remote", remote_}});
     if (state_.stopping) {
@@ -148,6 +149,7 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
 
   void on_register_timeout() {
     if (registered_ || closing_ || finished_) return;
+    state_.metrics.session_rejected("register_timeout");
     emit(core::LogLevel::warn, "register_timeout",
          {{"timeout_ms", state_.options.register_timeout.count()}});
     close(kClosePolicy, "Register not received in time");
@@ -164,6 +166,7 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
   void on_read(error_code ec, std::size_t bytes) {
     if (ec) return finish(ec);
     if (!ws_.got_binary()) {
+      state_.metrics.message_received("text");
       emit(core::LogLevel::warn, "text_frame_ignored", {{"bytes", bytes}});
     } else {
       const auto data = buffer_.cdata();
@@ -171,11 +174,14 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
           std::string_view(static_cast<const char*>(data.data()), data.size()));
       const auto* rejected = std::get_if<wire::Rejected>(&decoded);
       if (rejected && !rejected->envelope) {
+        state_.metrics.message_received("malformed");
         emit(core::LogLevel::warn, "malformed_envelope", {{"bytes", bytes}});
       } else {
+        const Envelope& envelope = rejected ? *rejected->envelope : std::get<Envelope>(decoded);
+        state_.metrics.message_received(wire::payload_name(envelope.payload_case()));
         // Empty, unknown and server-only payloads are not skipped: they still count for seq and
         // outbox_seq, and handle() reports them (protocol_violation, unexpected_message).
-        handle(rejected ? *rejected->envelope : std::get<Envelope>(decoded));
+        handle(envelope);
       }
     }
     buffer_.consume(buffer_.size());
@@ -192,6 +198,7 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
 
     if (!registered_) {
       if (envelope.payload_case() == Envelope::kRegister) return on_register(envelope);
+      state_.metrics.session_rejected("protocol_violation");
       emit(core::LogLevel::warn, "protocol_violation",
            {{"reason", "first message must be Register"},
             {"payload", wire::payload_name(envelope.payload_case())}});

@@ -4,6 +4,8 @@
 // handshake and a complete HTTP request with headers of at most kHeaderLimit bytes, so a slow
 // or silent client cannot hold a connection open. Routes:
 //   GET /healthz           200 {"status":"ok"}
+//   GET /metrics           200 Prometheus text format 0.0.4 (cp_metrics.hpp); no token: it
+//                          carries only counts and the version (docs/operations.md)
 //   GET /v1/agents/connect 401 {"error":"unauthorized"} without a known bearer key, else the
 //                          connection is handed to an agent session (WebSocket upgrade)
 //   other /v1/...          the operator API (operator_api.hpp; plain C++, answered inline)
@@ -181,6 +183,14 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       }
       return respond(request, http::status::ok, R"({"status":"ok"})", request.keep_alive());
     }
+    if (path == "/metrics") {
+      if (request.method() != http::verb::get) {
+        return respond(request, http::status::method_not_allowed,
+                       R"({"error":"method not allowed"})", request.keep_alive());
+      }
+      return respond(request, http::status::ok, scrape_metrics(state_), request.keep_alive(),
+                     kMetricsContentType);
+    }
     if (is_operator_path(path)) return serve_operator(request);
     if (path != kConnectPath) {
       return respond(request, http::status::not_found, R"({"error":"not found"})",
@@ -198,6 +208,9 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       const char* reason = authorization == request.end() ? "missing authorization header"
                            : !key                         ? "malformed authorization header"
                                                           : "unknown agent key";
+      state_.metrics.session_rejected(authorization == request.end() ? "missing_authorization"
+                                      : !key                         ? "malformed_authorization"
+                                                                     : "unknown_key");
       state_.log.warn("auth_failed", {{"event", "auth_failed"},
                                       {"remote", remote_},
                                       {"reason", reason},
@@ -205,10 +218,12 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       return respond(request, http::status::unauthorized, R"({"error":"unauthorized"})", false);
     }
     if (request.method() != http::verb::get || !is_websocket_upgrade(request)) {
+      state_.metrics.session_rejected("not_websocket");
       return respond(request, http::status::upgrade_required,
                      R"({"error":"websocket upgrade required"})", false);
     }
     if (state_.stopping) {
+      state_.metrics.session_rejected("shutting_down");
       return respond(request, http::status::service_unavailable, R"({"error":"shutting down"})",
                      false);
     }
@@ -233,6 +248,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     api.body = request.body();
     api.remote = remote_;
     const ApiResponse response = serve_operator_request(state_, api);
+    state_.metrics.api_request(response.status);
     respond(request, static_cast<http::status>(response.status), response.body,
             request.keep_alive());
   }
@@ -244,10 +260,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   }
 
   void respond(const HttpRequest& request, http::status status, std::string_view body,
-               bool keep_alive) {
+               bool keep_alive, std::string_view content_type = "application/json") {
     auto response = std::make_shared<http::response<http::string_body>>(status, request.version());
     response->set(http::field::server, kServerName);
-    response->set(http::field::content_type, "application/json");
+    response->set(http::field::content_type, std::string(content_type));
     if (status == http::status::unauthorized) {
       response->set(http::field::www_authenticate, "Bearer");
     }

@@ -152,6 +152,7 @@ class ObjectTransfer : public std::enable_shared_from_this<ObjectTransfer> {
     http::async_read_some(stream_, buffer_, *put_,
                           [self = shared_from_this()](error_code ec, std::size_t n) {
                             self->bytes_ += n;
+                            self->state_.metrics.object_bytes_received(n);
                             if (ec) return self->dropped(ec);
                             self->read_body();
                           });

@@ -1,5 +1,7 @@
 #include "operator_endpoint.hpp"
 
+#include <limits>
+
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
 #include "hmac.hpp"
@@ -72,6 +74,22 @@ ApiResponse serve_operator_request(ServerState& state, const ApiRequest& request
                      store.get(), core::now_ms(), state.log, state.reload};
   context.sweep_retention = [&state] { return sweep_retention(state, core::now_ms()); };
   return handle_operator_request(request, context);
+}
+
+std::string scrape_metrics(ServerState& state) {
+  CpMetrics::State now;
+  now.agents_configured = state.registry.agents().size();
+  for (const auto& [id, weak] : state.sessions) {
+    const std::shared_ptr<AgentSession> session = weak.lock();
+    if (session && session->registered()) ++now.agents_connected;
+  }
+  for (const RunStatus status : {RunStatus::queued, RunStatus::running}) {
+    RunFilter filter;
+    filter.status = status;
+    filter.limit = std::numeric_limits<std::size_t>::max();
+    now.runs_active += state.runs.list(filter).size();
+  }
+  return state.metrics.expose(now);
 }
 
 void note_run_result(ServerState& state, std::string_view agent_id,

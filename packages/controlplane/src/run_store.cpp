@@ -6,6 +6,7 @@
 #include "backupy/core/hex.hpp"
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
+#include "cp_metrics.hpp"
 
 namespace backupy::controlplane::detail {
 
@@ -66,6 +67,7 @@ RunRecord& RunStore::create(const std::string& job_id, const std::string& agent_
   run.created_ms = core::now_ms();
   run.sequence = ++last_sequence_;
   run.trigger = trigger;
+  if (metrics_ != nullptr) metrics_->run_created(trigger);
   return run;
 }
 
@@ -111,6 +113,7 @@ void RunStore::confirm_object(RunRecord& run, const std::string& problem, std::u
   run.error = problem;
   run.current_step = problem.empty() ? "completed" : "verifying the stored object failed";
   run.finished_ms = now_ms;
+  note_finish(run);
 }
 
 std::vector<RunRecord*> RunStore::awaiting_verification() {
@@ -126,6 +129,7 @@ void RunStore::fail(RunRecord& run, std::string reason, std::uint64_t now_ms) {
   run.status = RunStatus::failed;
   run.error = std::move(reason);
   run.finished_ms = now_ms;
+  note_finish(run);
 }
 
 std::vector<const RunRecord*> RunStore::list(const RunFilter& filter) const {
@@ -167,6 +171,12 @@ RunRecord* RunStore::owned_by(std::string_view agent_id, std::string_view run_id
   return run != nullptr && run->agent_id == agent_id ? run : nullptr;
 }
 
+void RunStore::note_finish(const RunRecord& run) {
+  if (metrics_ != nullptr && is_finished(run.status)) {
+    metrics_->run_finished(run.status);
+  }
+}
+
 RunRecord* RunStore::apply(std::string_view agent_id, const backup::v1::JobUpdate& update) {
   RunRecord* run = owned_by(agent_id, update.run_id());
   if (run == nullptr || is_finished(run->status)) return nullptr;
@@ -184,6 +194,7 @@ RunRecord* RunStore::apply(std::string_view agent_id, const backup::v1::JobUpdat
   if (update.status() == backup::v1::SUCCESS) run->current_step = kVerifyingStep;
   if (is_finished(run->status)) run->finished_ms = core::now_ms();
   ++run->updates;
+  note_finish(*run);
   return run;
 }
 

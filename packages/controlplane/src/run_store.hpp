@@ -18,6 +18,8 @@
 
 namespace backupy::controlplane::detail {
 
+class CpMetrics;
+
 enum class RunStatus { queued, running, success, failed, cancelled };
 std::string_view to_string(RunStatus status);
 // success, failed and cancelled: nothing more will happen to the run.
@@ -85,6 +87,9 @@ std::optional<RunStatus> parse_run_status(std::string_view text);
 
 class RunStore {
  public:
+  // metrics (optional, must outlive the store) counts created and finished runs.
+  explicit RunStore(CpMetrics* metrics = nullptr) : metrics_(metrics) {}
+
   // A queued, not yet sent run with a fresh run id ("run-" + 16 hex), DEK and S3 key
   // "agents/<agent>/<job>/<run id>.bkpy". The reference stays valid until erase().
   RunRecord& create(const std::string& job_id, const std::string& agent_id,
@@ -133,6 +138,10 @@ class RunStore {
 
  private:
   RunRecord* owned_by(std::string_view agent_id, std::string_view run_id);
+  // Counts run's finish if it is finished now; callers only ever change unfinished runs.
+  void note_finish(const RunRecord& run);
+
+  CpMetrics* metrics_ = nullptr;
 
   std::uint64_t last_sequence_ = 0;
   std::map<std::string, RunRecord, std::less<>> runs_;  // node-based: references stay valid

@@ -105,6 +105,7 @@ struct Server::Impl {
 
   ReloadResult fail_reload(std::string error, bool config_error = true) {
     state.log.error("config_reload_failed", {{"event", "config_reload_failed"}, {"error", error}});
+    state.metrics.config_reload(false);
     ReloadResult result;
     result.error = std::move(error);
     result.config_error = config_error;
@@ -162,6 +163,7 @@ struct Server::Impl {
         ++result.config_updates_sent;
       }
     }
+    state.metrics.config_reload(true);
     state.log.info("config_reloaded", {{"event", "config_reloaded"},
                                        {"agents", result.agents},
                                        {"config_updates_sent", result.config_updates_sent}});

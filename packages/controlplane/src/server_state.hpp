@@ -21,6 +21,7 @@
 #include "backupy/controlplane/server.hpp"
 #include "backupy/controlplane/server_config.hpp"
 #include "backupy/core/log.hpp"
+#include "cp_metrics.hpp"
 #include "object_store.hpp"
 #include "run_store.hpp"
 
@@ -62,8 +63,10 @@ struct ServerState {
   // TCP connections still open (TLS/HTTP stage or WebSocket), for a prompt shutdown.
   std::size_t open_connections = 0;
   bool stopping = false;
+  // GET /metrics (before runs: the run store counts into it).
+  CpMetrics metrics{version()};
   // Runs dispatched through the operator API (in memory until the catalog lands).
-  RunStore runs;
+  RunStore runs{&metrics};
   // What each agent last reported (GET /v1/agents).
   AgentStatusBoard agent_status;
   // Blocking storage chores (object checks, retention deletions); owned by the Server, which

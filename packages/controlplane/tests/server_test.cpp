@@ -103,6 +103,7 @@ class LogCapture {
 struct HttpReply {
   unsigned status = 0;
   std::string body;
+  std::string content_type;
 };
 
 void trust_test_ca(ssl::context& ctx, const std::filesystem::path& ca) {
@@ -130,7 +131,7 @@ HttpReply https_exchange(std::uint16_t port, const std::filesystem::path& ca,
   http::read(stream, buffer, response);
   error_code ignored;
   beast::get_lowest_layer(stream).socket().close(ignored);
-  return {response.result_int(), response.body()};
+  return {response.result_int(), response.body(), std::string(response[http::field::content_type])};
 }
 
 HttpReply https_get(std::uint16_t port, const std::filesystem::path& ca, const std::string& target,
@@ -326,6 +327,7 @@ struct Knobs {
   std::uint64_t version = 3;
   bool with_agent_a = true;
   bool with_operator_api = false;  // admin token kAdminToken + storage
+  bool local_storage = false;      // with_operator_api: storage type local instead of s3
 };
 
 const std::string kAdminToken = "operator-admin-token-42";
@@ -377,10 +379,11 @@ class ServerTest : public ::testing::Test {
         "    key_sha256: \"" +
         std::string(kKeyBHash) + "\"\n";
     if (knobs.with_operator_api) {
-      yaml += "admin: {token_sha256: [\"" + hash_agent_key(kAdminToken) +
-              "\"]}\n"
-              "storage: {type: s3, endpoint: \"http://127.0.0.1:9000\", region: us-east-1, "
-              "bucket: backups, access_key_id: AKID, secret_access_key_file: s3.secret}\n";
+      yaml += "admin: {token_sha256: [\"" + hash_agent_key(kAdminToken) + "\"]}\n";
+      yaml += knobs.local_storage
+                  ? "storage: {type: local, dir: objects}\n"
+                  : "storage: {type: s3, endpoint: \"http://127.0.0.1:9000\", region: us-east-1, "
+                    "bucket: backups, access_key_id: AKID, secret_access_key_file: s3.secret}\n";
       write_text(dir_.path() / "s3.secret", "s3-secret-value");
     }
     write_text(config_file(), yaml);
@@ -546,6 +549,96 @@ TEST_F(ServerTest, OperatorApiListsAgentsFromTheirSessions) {
   EXPECT_TRUE(a["disconnected_at"].is_string());
   // Load balancers probe without a token.
   EXPECT_EQ(https_get(port_, ca(), "/healthz").status, 200u);
+}
+
+// GET /metrics over TLS, without a token: the figures follow sessions, messages and runs.
+TEST_F(ServerTest, MetricsFollowSessionsMessagesAndRuns) {
+  start({.with_operator_api = true});
+  const std::vector<std::pair<std::string, std::string>> auth = {
+      {"Authorization", "Bearer " + kAdminToken}};
+  const auto scrape = [&] {
+    const HttpReply reply = https_get(port_, ca(), "/metrics");
+    EXPECT_EQ(reply.status, 200u);
+    EXPECT_EQ(reply.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    return reply.body;
+  };
+  const auto value = [](const std::string& text, const std::string& series) {
+    return testing::metric_sample(text, "backupy_cp_" + series);
+  };
+  std::string text = scrape();
+  EXPECT_EQ(value(text, "build_info{version=\"" + std::string(version()) + "\"}"), 1);
+  EXPECT_EQ(value(text, "agents_configured"), 2);
+  EXPECT_EQ(value(text, "agents_connected"), 0);
+  EXPECT_EQ(value(text, "sessions_opened_total"), 0);
+
+  EXPECT_EQ(https_get(port_, ca(), "/v1/agents/connect", "Bearer " + std::string(64, 'c')).status,
+            401u);
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  Envelope heartbeat;
+  heartbeat.mutable_heartbeat()->set_config_version(3);
+  agent.send(heartbeat);
+  ASSERT_TRUE(logs_.wait_for("heartbeat"));
+  const HttpReply accepted =
+      https_request(port_, ca(), http::verb::post, "/v1/jobs/nightly/run", auth);
+  ASSERT_EQ(accepted.status, 202u) << accepted.body;
+  const std::string run_id = json::parse(accepted.body).value("run_id", "");
+  ASSERT_TRUE(agent.next_of(Envelope::kRunBackup));
+  EXPECT_EQ(https_request(port_, ca(), http::verb::get, "/v1/runs/nope", auth).status, 404u);
+
+  text = scrape();
+  EXPECT_EQ(value(text, "agents_connected"), 1);
+  EXPECT_EQ(value(text, "sessions_opened_total"), 1);
+  EXPECT_EQ(value(text, "sessions_rejected_total{reason=\"unknown_key\"}"), 1);
+  EXPECT_EQ(value(text, "messages_received_total{type=\"register\"}"), 1);
+  EXPECT_EQ(value(text, "messages_received_total{type=\"heartbeat\"}"), 1);
+  EXPECT_EQ(value(text, "runs_created_total{trigger=\"manual\"}"), 1);
+  EXPECT_EQ(value(text, "runs_active"), 1);
+  EXPECT_EQ(value(text, "api_requests_total{status_class=\"2xx\"}"), 1);
+  EXPECT_EQ(value(text, "api_requests_total{status_class=\"4xx\"}"), 1);
+
+  Envelope update = job_update(1, backup::v1::FAILED);
+  update.mutable_job_update()->set_run_id(run_id);
+  agent.send(update);
+  ASSERT_TRUE(logs_.wait_for("run_update"));
+  write_config({.version = 4, .with_operator_api = true});
+  ASSERT_EQ(https_request(port_, ca(), http::verb::post, "/v1/config/reload", auth).status, 200u);
+  text = scrape();
+  EXPECT_EQ(value(text, "messages_received_total{type=\"job_update\"}"), 1);
+  EXPECT_EQ(value(text, "runs_finished_total{status=\"failed\"}"), 1);
+  EXPECT_EQ(value(text, "runs_active"), 0);
+  EXPECT_EQ(value(text, "config_reloads_total{result=\"ok\"}"), 1);
+  EXPECT_EQ(value(text, "api_requests_total{status_class=\"2xx\"}"), 2);
+  // Counts only: no agent id, token or key appears.
+  EXPECT_EQ(text.find("agent-a"), std::string::npos);
+  EXPECT_EQ(text.find(kAdminToken), std::string::npos);
+  if (const std::optional<std::string> problems = testing::promtool_problems(text)) {
+    EXPECT_EQ(*problems, "");
+  }
+
+  EXPECT_EQ(https_request(port_, ca(), http::verb::post, "/metrics", {}).status, 405u);
+  expect_no_secrets_logged();
+}
+
+// Uploads to the embedded object store count their body bytes.
+TEST_F(ServerTest, MetricsCountObjectBytesReceived) {
+  start({.with_operator_api = true, .local_storage = true});
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  const HttpReply accepted = https_request(port_, ca(), http::verb::post, "/v1/jobs/nightly/run",
+                                           {{"Authorization", "Bearer " + kAdminToken}});
+  ASSERT_EQ(accepted.status, 202u) << accepted.body;
+  const std::optional<Envelope> command = agent.next_of(Envelope::kRunBackup);
+  ASSERT_TRUE(command);
+  const std::string url = command->run_backup().upload_creds().presigned_put_url();
+  const std::string origin = "https://127.0.0.1:" + std::to_string(port_);
+  ASSERT_TRUE(url.starts_with(origin + "/objects/")) << url;
+  const std::string body(100'000, 'x');
+  const HttpReply put = https_request(port_, ca(), http::verb::put, url.substr(origin.size()),
+                                      {{"Content-Type", "application/octet-stream"}}, body);
+  ASSERT_EQ(put.status, 200u) << put.body;
+  const std::string text = https_get(port_, ca(), "/metrics").body;
+  EXPECT_EQ(testing::metric_sample(text, "backupy_cp_object_bytes_received_total"), 100'000);
 }
 
 // POST /v1/config/reload goes the way SIGHUP goes; a bad file keeps the old configuration.

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -122,6 +124,35 @@ inline void expect_config_error(
   } catch (const ConfigError& e) {
     check(e, expected);
   }
+}
+
+// ------------------------------------------------------------------ metrics --
+
+// The value of the exposition sample line "<series> <value>" in text, or -1 if there is none.
+inline double metric_sample(const std::string& text, const std::string& series) {
+  const std::string start = series + " ";
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = text.find('\n', at);
+    const std::string line = text.substr(at, end == std::string::npos ? end : end - at);
+    if (line.starts_with(start)) return std::stod(line.substr(start.size()));
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return -1;
+}
+
+// Runs Prometheus' own parser and linter on an exposition: "" if it is clean, else what
+// promtool said; nullopt if promtool is not installed (it comes with the Debian prometheus
+// package that scripts/setup.sh installs).
+inline std::optional<std::string> promtool_problems(const std::string& exposition) {
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0) return std::nullopt;
+  const TempDir dir;
+  write_text(dir.path() / "metrics.txt", exposition);
+  const std::string command = "promtool check metrics < " + (dir.path() / "metrics.txt").string() +
+                              " > " + (dir.path() / "out.txt").string() + " 2>&1";
+  const int status = std::system(command.c_str());
+  const std::string output = read_text(dir.path() / "out.txt");
+  return status == 0 ? std::string() : "exit status " + std::to_string(status) + ": " + output;
 }
 
 }  // namespace backupy::controlplane::testing
