@@ -3,6 +3,7 @@
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
 #include "hmac.hpp"
+#include "run_dispatcher.hpp"
 
 namespace backupy::controlplane::detail {
 namespace {
@@ -70,6 +71,50 @@ ApiResponse serve_operator_request(ServerState& state, const ApiRequest& request
   ApiContext context{*config,     state.runs,     gateway,   state.signing_key(),
                      store.get(), core::now_ms(), state.log, state.reload};
   return handle_operator_request(request, context);
+}
+
+namespace {
+
+// Calls fn(dispatcher) with a dispatcher over the current configuration and live sessions.
+template <typename Fn>
+void with_dispatcher(ServerState& state, Fn fn) {
+  const std::shared_ptr<const ServerConfig> config = state.config;
+  SessionGateway gateway(state);
+  const std::unique_ptr<ObjectStore> store = state.object_store(*config);
+  RunDispatcher dispatcher(*config, state.runs, gateway, store.get(), core::now_ms(), state.log);
+  fn(dispatcher);
+}
+
+}  // namespace
+
+void run_scheduled_job(ServerState& state, const std::string& job_id, std::chrono::sys_seconds at) {
+  with_dispatcher(state, [&](RunDispatcher& dispatcher) {
+    const RunRequestResult result = dispatcher.request_run(job_id, RunTrigger::scheduled, false);
+    const auto* accepted = std::get_if<RunAccepted>(&result);
+    if (accepted == nullptr) return;  // run_skipped was logged
+    state.log.info(
+        "run_scheduled",
+        {{"event", "run_scheduled"},
+         {"run_id", accepted->run->run_id},
+         {"job_id", job_id},
+         {"agent_id", accepted->run->agent_id},
+         {"fire_time",
+          core::iso8601_utc(static_cast<std::uint64_t>(at.time_since_epoch().count()) * 1000)},
+         {"delivered", accepted->delivered}});
+  });
+}
+
+void deliver_waiting_runs(ServerState& state, const std::string& agent_id) {
+  with_dispatcher(state, [&](RunDispatcher& dispatcher) {
+    if (const std::size_t sent = dispatcher.deliver_waiting(agent_id); sent > 0) {
+      state.log.info("waiting_runs_delivered",
+                     {{"event", "waiting_runs_delivered"}, {"agent_id", agent_id}, {"runs", sent}});
+    }
+  });
+}
+
+void expire_waiting_runs(ServerState& state) {
+  with_dispatcher(state, [](RunDispatcher& dispatcher) { dispatcher.expire_waiting(); });
 }
 
 void note_run_result(ServerState& state, std::string_view agent_id,

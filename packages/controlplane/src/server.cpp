@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "backupy/crypto/crypto.hpp"
+#include "cron_scheduler.hpp"
 #include "listener.hpp"
 #include "local_store.hpp"
 #include "server_state.hpp"
@@ -71,6 +72,7 @@ struct Server::Impl {
   detail::ServerState state;
   asio::io_context io{1};
   std::shared_ptr<detail::Listener> listener;
+  detail::CronScheduler scheduler{io, state};
   std::optional<asio::signal_set> signals;
   asio::steady_timer stop_timer{io};
   std::chrono::steady_clock::time_point stop_deadline;
@@ -152,6 +154,7 @@ struct Server::Impl {
         ++result.config_updates_sent;
       }
     }
+    scheduler.rebuild();  // new, changed and removed jobs
     state.log.info("config_reloaded", {{"event", "config_reloaded"},
                                        {"agents", result.agents},
                                        {"config_updates_sent", result.config_updates_sent}});
@@ -162,6 +165,7 @@ struct Server::Impl {
     if (state.stopping) return;
     state.stopping = true;
     listener->close();
+    scheduler.stop();
     if (signals) {
       error_code ignored;
       signals->cancel(ignored);
@@ -227,6 +231,7 @@ void Server::run() {
     impl.watch_signals();
   }
   impl.listener->start();
+  impl.scheduler.rebuild();
   const ServerConfig& config = *impl.state.config;
   impl.state.log.info("listening",
                       {{"event", "listening"},
