@@ -161,6 +161,31 @@ TEST_F(ControlPlaneCliTest, ErrorsSayWhatIsWrong) {
   EXPECT_NE(unknown_job.err.find("job no-such-job not found (HTTP 404)"), std::string::npos)
       << unknown_job.err;
 
+  // No agent is connected: the run waits for it, and says so.
+  const CommandResult waiting = cli({"run", "orders"}, env(cp));
+  EXPECT_EQ(waiting.exit_code, 0) << waiting.err;
+  const std::string waiting_id = waiting.out.substr(0, waiting.out.find('\n'));
+  EXPECT_NE(waiting.err.find(waiting_id + ": agent agent-1 is offline; the run waits for it to "
+                                          "connect"),
+            std::string::npos)
+      << waiting.err;
+  const CommandResult busy = cli({"run", "orders"}, env(cp));
+  EXPECT_EQ(busy.exit_code, 1);
+  EXPECT_NE(busy.err.find("job orders already has an unfinished run " + waiting_id),
+            std::string::npos)
+      << busy.err;
+  const CommandResult gave_up =
+      cli({"run", "orders", "--allow-concurrent", "--wait", "--timeout", "1"}, env(cp));
+  EXPECT_EQ(gave_up.exit_code, 1) << gave_up.err;
+  EXPECT_NE(gave_up.err.find("after 1 s (still queued, not yet delivered to agent agent-1)"),
+            std::string::npos)
+      << gave_up.err;
+  const CommandResult stray_timeout = cli({"run", "orders", "--timeout", "5"}, env(cp));
+  EXPECT_EQ(stray_timeout.exit_code, 2);
+  EXPECT_NE(stray_timeout.err.find("--timeout only applies to --wait"), std::string::npos);
+  const CommandResult bad_timeout = cli({"run", "orders", "--wait", "--timeout", "0"}, env(cp));
+  EXPECT_EQ(bad_timeout.exit_code, 2);
+
   const CommandResult bad_filter = cli({"runs", "list", "--limit", "0"}, env(cp));
   EXPECT_EQ(bad_filter.exit_code, 1);
   EXPECT_NE(bad_filter.err.find("limit must be an integer between 1 and 1000 (HTTP 400)"),

@@ -72,16 +72,31 @@ TEST_F(ControlPlaneRunsTest, RejectsRequestsWithoutAValidAdminToken) {
   expect_no_secrets_logged(cp);
 }
 
-TEST_F(ControlPlaneRunsTest, UnknownJobIs404AndOfflineAgentIs409) {
+TEST_F(ControlPlaneRunsTest, UnknownJobIs404AndAnOfflineAgentsRunWaitsForIt) {
   ControlPlane cp(ws_, options());
   const ApiReply unknown = cp.api("POST", "/v1/jobs/no-such-job/run", kAdminToken);
   EXPECT_EQ(unknown.status, 404);
   EXPECT_EQ(unknown.json().value("error", ""), "job no-such-job not found");
+  EXPECT_EQ(cp.api("GET", "/v1/runs/run-0000000000000000", kAdminToken).status, 404);
 
   const ApiReply offline = cp.api("POST", "/v1/jobs/nightly/run", kAdminToken);
-  EXPECT_EQ(offline.status, 409);
-  EXPECT_EQ(offline.json(), Json::parse(R"({"error":"agent agent-1 is offline"})"));
-  EXPECT_EQ(cp.api("GET", "/v1/runs/run-0000000000000000", kAdminToken).status, 404);
+  ASSERT_EQ(offline.status, 202) << offline.body;
+  const std::string run_id = offline.json().value("run_id", "");
+  EXPECT_EQ(offline.json().value("status", ""), "queued");
+  EXPECT_FALSE(offline.json().value("delivered", true));
+  ASSERT_TRUE(cp.log().wait_for(event_with("run_waiting", "run_id", run_id), 5s));
+  const ApiReply again = cp.api("POST", "/v1/jobs/nightly/run", kAdminToken);
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(again.json().value("active_run_id", ""), run_id);
+  // Cancelling needs the agent: there is nobody to tell.
+  EXPECT_EQ(cp.api("POST", "/v1/jobs/nightly/cancel", kAdminToken).status, 409);
+
+  connect_agent(cp);
+  ASSERT_TRUE(cp.log().wait_for(event_with("run_sent", "run_id", run_id), 5s))
+      << cp.log().dump_tail();
+  EXPECT_TRUE(wait_for_run(
+                  cp, run_id, [](const Json& r) { return r.value("delivered", false); }, 5s)
+                  .value("delivered", false));
 }
 
 TEST_F(ControlPlaneRunsTest, DispatchesARunAndFollowsTheAgentsReports) {
@@ -129,7 +144,11 @@ TEST_F(ControlPlaneRunsTest, IdempotencyKeyReturnsTheSameRun) {
   ASSERT_EQ(second.status, 202) << second.body;
   const std::string run_id = first.json().value("run_id", "");
   EXPECT_EQ(second.json().value("run_id", ""), run_id);
-  const std::string other = start_run(cp);
+  // The first run has not finished: another needs allow_concurrent.
+  const ApiReply concurrent =
+      cp.api("POST", "/v1/jobs/nightly/run", kAdminToken, R"({"allow_concurrent":true})");
+  ASSERT_EQ(concurrent.status, 202) << concurrent.body;
+  const std::string other = concurrent.json().value("run_id", "");
   EXPECT_NE(other, run_id);
   ASSERT_TRUE(cp.log().wait_for(event_with("run_sent", "run_id", other), 5s));
   EXPECT_EQ(cp.log().count(event_with("run_sent", "run_id", run_id)), 1u);

@@ -123,10 +123,14 @@ void parse_job(const YamlReader& reader, const YAML::Node& node, const std::stri
     reader.fail(node["target_id"], join_path(path, "target_id"),
                 "\"" + job->target_id() + "\" does not name a target of this agent");
   }
-  job->set_cron(reader.req_string(node, path, "cron"));
-  auto parsed = cron::CronExpression::parse(job->cron());
-  if (const std::string* error = std::get_if<std::string>(&parsed)) {
-    reader.fail(node["cron"], join_path(path, "cron"), "is not a valid cron expression: " + *error);
+  // Empty or absent: a manual-only job (the server's schedule never fires it).
+  job->set_cron(reader.opt_string(node, path, "cron").value_or(""));
+  if (!job->cron().empty()) {
+    auto parsed = cron::CronExpression::parse(job->cron());
+    if (const std::string* error = std::get_if<std::string>(&parsed)) {
+      reader.fail(node["cron"], join_path(path, "cron"),
+                  "is not a valid cron expression: " + *error);
+    }
   }
   job->set_retention_days(static_cast<std::uint32_t>(
       reader.opt_uint(node, path, "retention_days", kU32Max).value_or(0)));

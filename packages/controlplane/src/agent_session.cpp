@@ -9,6 +9,7 @@
 //  - Outgoing envelopes carry seq = 1, 2, ... and ts_ms. A Ping goes out every
 //    ping_interval_sec; Beast's idle timeout (with keep-alive WebSocket pings) ends a session
 //    that stays silent for idle_timeout_sec.
+//  - Once registered, the runs that waited for the agent are sent (run_dispatcher.hpp).
 //  - Operator commands (RunBackup, CancelJob) are queued by send_command(); JobUpdate and
 //    BackupCompleted results also update the run they name (operator_endpoint.hpp).
 //  - Envelopes with outbox_seq > 0 go through the DeliveryLedger: replays are logged as
@@ -286,6 +287,8 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
                                     core::now_ms());
     send(std::move(reply));
     schedule_ping();
+    // Runs created while the agent was away go out right behind the RegisterAck.
+    deliver_waiting_runs(state_, agent_id_);
   }
 
   // Logs the heartbeat and keeps its figures for GET /v1/agents.

@@ -12,6 +12,7 @@
 #include "backupy/core/percent.hpp"
 #include "backupy/core/time.hpp"
 #include "decryption_token.hpp"
+#include "run_dispatcher.hpp"
 
 namespace backupy::controlplane::detail {
 namespace {
@@ -65,11 +66,15 @@ std::optional<std::vector<std::string>> segments(std::string_view path) {
   }
 }
 
+// delivered: RunBackup went out; false while the run waits for its agent to connect.
 json run_accepted(const RunRecord& run) {
   return {{"run_id", run.run_id},
           {"agent_id", run.agent_id},
           {"job_id", run.job_id},
-          {"s3_key", run.s3_key}};
+          {"s3_key", run.s3_key},
+          {"status", to_string(run.status)},
+          {"trigger", to_string(run.trigger)},
+          {"delivered", run.sent_ms != 0}};
 }
 
 json run_view(const RunRecord& run) {
@@ -85,7 +90,9 @@ json run_view(const RunRecord& run) {
           {"sha256", run.sha256},
           {"compression", run.compression},
           {"db_engine_version", run.db_engine_version},
-          {"updates", run.updates}};
+          {"updates", run.updates},
+          {"trigger", to_string(run.trigger)},
+          {"delivered", run.sent_ms != 0}};
 }
 
 // RFC 3339 UTC, or null for "never".
@@ -101,6 +108,8 @@ json optional_value(const std::optional<T>& value) {
 json run_list_entry(const RunRecord& run) {
   json entry = run_view(run);
   entry["created_at"] = timestamp(run.created_ms);
+  entry["sent_at"] = timestamp(run.sent_ms);
+  entry["finished_at"] = timestamp(run.finished_ms);
   return entry;
 }
 
@@ -232,27 +241,35 @@ class Handler {
 
   // ------------------------------------------------------------------- jobs --
 
-  // The agent whose configuration has the job, or an error answer.
-  std::variant<const AgentEntry*, ApiResponse> agent_for_job(const std::string& job_id) const {
-    std::vector<const AgentEntry*> found;
-    for (const AgentEntry& agent : ctx_.config.agents) {
-      for (const backup::v1::BackupJobSpec& job : agent.config.jobs()) {
-        if (job.id() == job_id) found.push_back(&agent);
+  RunDispatcher dispatcher() const {
+    return RunDispatcher(ctx_.config, ctx_.runs, ctx_.agents, ctx_.store, ctx_.now_ms, ctx_.log);
+  }
+
+  static ApiResponse refused(const RunRefusal& refusal) {
+    json body = {{"error", refusal.reason}};
+    if (!refusal.active_run_id.empty()) body["active_run_id"] = refusal.active_run_id;
+    return reply(refusal.http_status, body);
+  }
+
+  // The body of POST /v1/jobs/{id}/run: empty, or {"allow_concurrent": bool}.
+  std::variant<bool, ApiResponse> parse_run_options() const {
+    if (request_.body.find_first_not_of(" \t\r\n") == std::string::npos) return false;
+    const json body = json::parse(request_.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) return error(400, "body must be a JSON object");
+    bool allow_concurrent = false;
+    for (const auto& [name, value] : body.items()) {
+      if (name != "allow_concurrent") {
+        return error(400, "unknown field " + name + " (expected allow_concurrent)");
       }
+      if (!value.is_boolean()) return error(400, "allow_concurrent must be true or false");
+      allow_concurrent = value.get<bool>();
     }
-    if (found.empty()) return error(404, "job " + job_id + " not found");
-    if (found.size() > 1) {
-      std::string names;
-      for (const AgentEntry* agent : found) names += (names.empty() ? "" : ", ") + agent->id;
-      return error(409, "job " + job_id + " is configured for more than one agent (" + names + ")");
-    }
-    if (!ctx_.agents.online(found.front()->id)) {
-      return error(409, "agent " + found.front()->id + " is offline");
-    }
-    return found.front();
+    return allow_concurrent;
   }
 
   ApiResponse run_job(const std::string& job_id) {
+    const auto options = parse_run_options();
+    if (const auto* answer = std::get_if<ApiResponse>(&options)) return *answer;
     if (request_.idempotency_key) {
       const std::string& key = *request_.idempotency_key;
       if (key.empty() || key.size() > kMaxIdempotencyKey) {
@@ -265,31 +282,10 @@ class Handler {
         return reply(202, run_accepted(*earlier));
       }
     }
-    const auto agent = agent_for_job(job_id);
-    if (const auto* answer = std::get_if<ApiResponse>(&agent)) return *answer;
-    if (ctx_.store == nullptr) return error(503, "storage is not configured");
-    const std::string& agent_id = std::get<const AgentEntry*>(agent)->id;
-
-    RunRecord& run = ctx_.runs.create(job_id, agent_id);
-    ctx_.log.info("run_created", {{"event", "run_created"},
-                                  {"run_id", run.run_id},
-                                  {"job_id", run.job_id},
-                                  {"agent_id", run.agent_id}});
-    bool sent = false;
-    try {
-      sent = send_run(run, false);
-    } catch (const std::invalid_argument&) {
-      // The local store refuses keys with control characters (from the job id).
-      const std::string run_id = run.run_id;
-      ctx_.runs.erase(run_id);
-      return error(422,
-                   "job " + job_id + " cannot be stored: its id is not usable in an object key");
-    }
-    if (!sent) {
-      const std::string run_id = run.run_id;
-      ctx_.runs.erase(run_id);
-      return error(409, "agent " + agent_id + " is offline");
-    }
+    const RunRequestResult result =
+        dispatcher().request_run(job_id, RunTrigger::manual, std::get<bool>(options));
+    if (const auto* refusal = std::get_if<RunRefusal>(&result)) return refused(*refusal);
+    const RunRecord& run = *std::get<RunAccepted>(result).run;
     if (request_.idempotency_key) {
       ctx_.runs.remember_idempotency_key(*request_.idempotency_key, run.run_id);
     }
@@ -297,8 +293,8 @@ class Handler {
   }
 
   ApiResponse cancel(const std::string& job_id) {
-    const auto agent = agent_for_job(job_id);
-    if (const auto* answer = std::get_if<ApiResponse>(&agent)) return *answer;
+    const auto agent = dispatcher().agent_for_job(job_id);
+    if (const auto* refusal = std::get_if<RunRefusal>(&agent)) return refused(*refusal);
     const std::string& agent_id = std::get<const AgentEntry*>(agent)->id;
     Envelope envelope;
     envelope.mutable_cancel_job()->set_job_id(job_id);
@@ -310,34 +306,6 @@ class Handler {
                                   {"agent_id", agent_id},
                                   {"correlation_id", *correlation}});
     return reply(202, {{"job_id", job_id}, {"agent_id", agent_id}});
-  }
-
-  // Sends RunBackup with freshly presigned upload credentials; false if the agent is offline.
-  bool send_run(RunRecord& run, bool resend) {
-    const PresignedUrl put = ctx_.store->presign_put(run.s3_key, ctx_.now_ms);
-    Envelope envelope;
-    backup::v1::RunBackup* command = envelope.mutable_run_backup();
-    command->set_job_id(run.job_id);
-    command->set_run_id(run.run_id);
-    command->set_manual_trigger(true);
-    command->mutable_upload_creds()->set_presigned_put_url(put.url);
-    command->mutable_upload_creds()->set_expires_at_ms(put.expires_at_ms);
-    command->mutable_upload_creds()->set_final_s3_key(run.s3_key);
-    // v1 semantics: the DEK travels raw, protected by the TLS channel only.
-    command->set_encrypted_dek(run.dek.bytes().data(), run.dek.bytes().size());
-    const std::optional<std::string> correlation =
-        ctx_.agents.send(run.agent_id, "run", std::move(envelope));
-    if (!correlation) return false;
-    ctx_.runs.mark_sent(run, ctx_.now_ms);
-    ctx_.log.info("run_sent", {{"event", "run_sent"},
-                               {"run_id", run.run_id},
-                               {"job_id", run.job_id},
-                               {"agent_id", run.agent_id},
-                               {"s3_key", run.s3_key},
-                               {"expires_at_ms", put.expires_at_ms},
-                               {"correlation_id", *correlation},
-                               {"resend", resend}});
-    return true;
   }
 
   // ------------------------------------------------------------------- runs --
@@ -360,7 +328,7 @@ class Handler {
       return error(409, "run " + run_id + " has stored its object (being verified)");
     }
     if (ctx_.store == nullptr) return error(503, "storage is not configured");
-    if (!ctx_.agents.online(run->agent_id) || !send_run(*run, true)) {
+    if (!ctx_.agents.online(run->agent_id) || !dispatcher().send(*run, true)) {
       return error(409, "agent " + run->agent_id + " is offline");
     }
     return reply(202, run_accepted(*run));

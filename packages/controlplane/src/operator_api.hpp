@@ -3,10 +3,17 @@
 // as plain functions of a request, so that they are testable without sockets. listener.cpp
 // feeds it requests from the TLS listener; agent_session.cpp feeds it the agents' results.
 //
-//   POST /v1/jobs/{job_id}/run               202 {run_id, agent_id, job_id, s3_key}
-//   POST /v1/jobs/{job_id}/cancel            202 {job_id, agent_id}
-//   GET  /v1/runs/{run_id}                   200 {run_id, job_id, agent_id, status, ...}
-//   POST /v1/runs/{run_id}/resend            202 {run_id, agent_id, job_id, s3_key}
+//   POST /v1/jobs/{job_id}/run               202 {run_id, agent_id, job_id, s3_key, status,
+//                                            trigger, delivered} (body optional:
+//                                            {"allow_concurrent": true}); delivered false = the
+//                                            agent is offline and the run waits for it; 409
+//                                            {error, active_run_id} if the job has an unfinished
+//                                            run, 409 when the agent's waiting runs are at the
+//                                            bound (run_dispatcher.hpp)
+//   POST /v1/jobs/{job_id}/cancel            202 {job_id, agent_id}; 409 if the agent is offline
+//   GET  /v1/runs/{run_id}                   200 {run_id, job_id, agent_id, status, trigger,
+//                                            delivered, ...}
+//   POST /v1/runs/{run_id}/resend            202 {run_id, ...} like run; 409 if offline
 //   POST /v1/runs/{run_id}/decryption-token  200 {token}       (body optional: {"ttl_sec": N})
 //   GET  /v1/runs/{run_id}/download-url      200 {url, expires_at_ms}
 //   GET  /v1/agents                          200 {agents: [{agent_id, state, ...}]}

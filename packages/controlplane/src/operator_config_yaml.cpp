@@ -16,6 +16,10 @@ namespace backupy::controlplane::detail {
 namespace {
 
 constexpr std::size_t kMinSigningKeyBytes = 32;
+constexpr std::uint64_t kMaxWaitingRuns = 10000;
+// The expiry sweep runs once a minute: a shorter lifetime could not be honoured.
+constexpr std::uint64_t kMinWaitingTtlSec = 60;
+constexpr std::uint64_t kMaxWaitingTtlSec = 365ull * 86400;
 
 bool is_bucket_name(const std::string& name) {
   const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
@@ -252,6 +256,22 @@ std::string parse_token_signing_key(const YamlReader& reader, const YAML::Node& 
   }
   core::register_secret(key);
   return key;
+}
+
+SchedulingConfig parse_scheduling(const YamlReader& reader, const YAML::Node& root) {
+  SchedulingConfig scheduling;
+  if (!YamlReader::has(root, "scheduling")) return scheduling;
+  const YAML::Node node = root["scheduling"];
+  reader.expect_map(node, "scheduling", {"max_waiting_runs_per_agent", "waiting_run_ttl_sec"});
+  // A bound keeps an agent that never returns from collecting runs (and their keys) forever.
+  scheduling.max_waiting_runs_per_agent = static_cast<std::uint32_t>(
+      reader.opt_uint(node, "scheduling", "max_waiting_runs_per_agent", kMaxWaitingRuns, 1)
+          .value_or(scheduling.max_waiting_runs_per_agent));
+  scheduling.waiting_run_ttl_sec = static_cast<std::uint32_t>(
+      reader
+          .opt_uint(node, "scheduling", "waiting_run_ttl_sec", kMaxWaitingTtlSec, kMinWaitingTtlSec)
+          .value_or(scheduling.waiting_run_ttl_sec));
+  return scheduling;
 }
 
 }  // namespace backupy::controlplane::detail

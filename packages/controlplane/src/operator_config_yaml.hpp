@@ -1,6 +1,6 @@
 #pragma once
 // YAML of the operator-facing sections (private to the package; format in server_config.hpp):
-// `admin`, `storage` and `token_signing_key_file`. Secrets are read from files or the
+// `admin`, `storage`, `token_signing_key_file` and `scheduling`. Secrets are read from files or the
 // environment, never from the YAML text, and are registered with the log redactor.
 #include <filesystem>
 #include <optional>
@@ -20,5 +20,6 @@ std::optional<StorageConfig> parse_storage(const YamlReader& reader, const YAML:
                                            const std::filesystem::path& base_dir);
 std::string parse_token_signing_key(const YamlReader& reader, const YAML::Node& root,
                                     const std::filesystem::path& base_dir);
+SchedulingConfig parse_scheduling(const YamlReader& reader, const YAML::Node& root);
 
 }  // namespace backupy::controlplane::detail

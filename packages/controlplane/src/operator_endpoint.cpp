@@ -5,6 +5,7 @@
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
 #include "hmac.hpp"
+#include "run_dispatcher.hpp"
 #include "storage_maintenance.hpp"
 
 namespace backupy::controlplane::detail {
@@ -90,6 +91,50 @@ std::string scrape_metrics(ServerState& state) {
     now.runs_active += state.runs.list(filter).size();
   }
   return state.metrics.expose(now);
+}
+
+namespace {
+
+// Calls fn(dispatcher) with a dispatcher over the current configuration and live sessions.
+template <typename Fn>
+void with_dispatcher(ServerState& state, Fn fn) {
+  const std::shared_ptr<const ServerConfig> config = state.config;
+  SessionGateway gateway(state);
+  const std::unique_ptr<ObjectStore> store = state.object_store(*config);
+  RunDispatcher dispatcher(*config, state.runs, gateway, store.get(), core::now_ms(), state.log);
+  fn(dispatcher);
+}
+
+}  // namespace
+
+void run_scheduled_job(ServerState& state, const std::string& job_id, std::chrono::sys_seconds at) {
+  with_dispatcher(state, [&](RunDispatcher& dispatcher) {
+    const RunRequestResult result = dispatcher.request_run(job_id, RunTrigger::scheduled, false);
+    const auto* accepted = std::get_if<RunAccepted>(&result);
+    if (accepted == nullptr) return;  // run_skipped was logged
+    state.log.info(
+        "run_scheduled",
+        {{"event", "run_scheduled"},
+         {"run_id", accepted->run->run_id},
+         {"job_id", job_id},
+         {"agent_id", accepted->run->agent_id},
+         {"fire_time",
+          core::iso8601_utc(static_cast<std::uint64_t>(at.time_since_epoch().count()) * 1000)},
+         {"delivered", accepted->delivered}});
+  });
+}
+
+void deliver_waiting_runs(ServerState& state, const std::string& agent_id) {
+  with_dispatcher(state, [&](RunDispatcher& dispatcher) {
+    if (const std::size_t sent = dispatcher.deliver_waiting(agent_id); sent > 0) {
+      state.log.info("waiting_runs_delivered",
+                     {{"event", "waiting_runs_delivered"}, {"agent_id", agent_id}, {"runs", sent}});
+    }
+  });
+}
+
+void expire_waiting_runs(ServerState& state) {
+  with_dispatcher(state, [](RunDispatcher& dispatcher) { dispatcher.expire_waiting(); });
 }
 
 void note_run_result(ServerState& state, std::string_view agent_id,

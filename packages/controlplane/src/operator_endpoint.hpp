@@ -1,6 +1,9 @@
 #pragma once
 // Glue between the server's state and the operator API (private to the package; no Beast):
-// listener.cpp hands it requests, agent_session.cpp hands it run results.
+// listener.cpp hands it requests, agent_session.cpp hands it run results and registrations,
+// cron_scheduler.cpp its fires and sweeps. Each builds a RunDispatcher over the live state.
+#include <chrono>
+#include <string>
 #include <string_view>
 
 #include "backup/v1/agent.pb.h"
@@ -18,5 +21,15 @@ std::string scrape_metrics(ServerState& state);
 // Updates the run a JobUpdate/BackupCompleted from agent_id refers to (run_update log line).
 void note_run_result(ServerState& state, std::string_view agent_id,
                      const backup::v1::Envelope& envelope);
+
+// The schedule fired job_id for the cron instant `at`: requests a scheduled run (run_scheduled,
+// or run_skipped with the reason).
+void run_scheduled_job(ServerState& state, const std::string& job_id, std::chrono::sys_seconds at);
+
+// agent_id's session just registered: sends the runs that waited for it, oldest first.
+void deliver_waiting_runs(ServerState& state, const std::string& agent_id);
+
+// Fails runs that waited longer than scheduling.waiting_run_ttl_sec for their agent.
+void expire_waiting_runs(ServerState& state);
 
 }  // namespace backupy::controlplane::detail

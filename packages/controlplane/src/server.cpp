@@ -12,6 +12,7 @@
 
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
+#include "cron_scheduler.hpp"
 #include "listener.hpp"
 #include "local_store.hpp"
 #include "server_state.hpp"
@@ -81,6 +82,7 @@ struct Server::Impl {
   asio::steady_timer maintenance_timer{io};
   std::uint64_t next_retention_sweep_ms = 0;  // 0: one tick after the start
   std::shared_ptr<detail::Listener> listener;
+  detail::CronScheduler scheduler{io, state};
   std::optional<asio::signal_set> signals;
   asio::steady_timer stop_timer{io};
   std::chrono::steady_clock::time_point stop_deadline;
@@ -164,6 +166,7 @@ struct Server::Impl {
       }
     }
     state.metrics.config_reload(true);
+    scheduler.rebuild();  // new, changed and removed jobs
     state.log.info("config_reloaded", {{"event", "config_reloaded"},
                                        {"agents", result.agents},
                                        {"config_updates_sent", result.config_updates_sent}});
@@ -189,6 +192,7 @@ struct Server::Impl {
     state.stopping = true;
     maintenance_timer.cancel();
     listener->close();
+    scheduler.stop();
     if (signals) {
       error_code ignored;
       signals->cancel(ignored);
@@ -257,6 +261,7 @@ void Server::run() {
   impl.listener->start();
   detail::resume_object_checks(impl.state);
   impl.schedule_maintenance();
+  impl.scheduler.rebuild();
   const ServerConfig& config = *impl.state.config;
   impl.state.log.info("listening",
                       {{"event", "listening"},

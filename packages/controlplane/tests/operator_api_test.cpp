@@ -14,6 +14,7 @@
 #include "backupy/crypto/crypto.hpp"
 #include "backupy/token/decrypt_token.hpp"
 #include "base64.hpp"
+#include "fake_agents.hpp"
 #include "test_support.hpp"
 
 namespace backupy::controlplane::detail {
@@ -26,33 +27,10 @@ constexpr std::string_view kAdminToken = "admin-token-0123456789";
 constexpr std::string_view kStorageSecret = "storage-secret-key-xyz";
 constexpr std::uint64_t kNowMs = 1'700'000'000'123;
 
-class FakeAgents final : public AgentGateway {
- public:
-  bool online(std::string_view agent_id) const override {
-    return online_ids.contains(std::string(agent_id));
-  }
-  std::optional<std::string> send(std::string_view agent_id, std::string_view kind,
-                                  Envelope envelope) override {
-    if (!online(agent_id)) return std::nullopt;
-    sent.emplace_back(std::string(agent_id), std::move(envelope));
-    return std::string(kind) + "-test-" + std::to_string(sent.size());
-  }
-
-  const AgentStatus* status(std::string_view agent_id) const override {
-    return board.find(agent_id);
-  }
-
-  std::set<std::string> online_ids;
-  std::vector<std::pair<std::string, Envelope>> sent;
-  AgentStatusBoard board;
-};
+using testing::FakeAgents;
 
 AgentEntry agent(const std::string& id, std::initializer_list<std::string> jobs) {
-  AgentEntry entry;
-  entry.id = id;
-  entry.key_sha256 = hash_agent_key("key-" + id);
-  for (const std::string& job : jobs) entry.config.add_jobs()->set_id(job);
-  return entry;
+  return testing::agent_with_jobs(id, jobs);
 }
 
 class OperatorApiTest : public ::testing::Test {
@@ -179,11 +157,8 @@ TEST_F(OperatorApiTest, AnswersNotFoundAndMethodNotAllowed) {
   EXPECT_TRUE(agents_.sent.empty());
 }
 
-TEST_F(OperatorApiTest, RefusesOfflineAgentsAndAmbiguousJobs) {
+TEST_F(OperatorApiTest, RefusesAmbiguousJobsAndCancelsOnlyOnline) {
   agents_.online_ids.erase("agent-1");
-  const Answer offline = call("POST", "/v1/jobs/nightly/run");
-  EXPECT_EQ(offline.status, 409u);
-  EXPECT_EQ(offline.body, json::parse(R"({"error":"agent agent-1 is offline"})"));
   EXPECT_EQ(call("POST", "/v1/jobs/nightly/cancel").status, 409u);
 
   const Answer ambiguous = call("POST", "/v1/jobs/shared/run");
@@ -194,15 +169,63 @@ TEST_F(OperatorApiTest, RefusesOfflineAgentsAndAmbiguousJobs) {
   EXPECT_TRUE(agents_.sent.empty());
 }
 
+TEST_F(OperatorApiTest, ARunForAnOfflineAgentWaitsForIt) {
+  agents_.online_ids.erase("agent-1");
+  const Answer answer = call("POST", "/v1/jobs/nightly/run");
+  ASSERT_EQ(answer.status, 202u) << answer.body;
+  const std::string run_id = answer.body.value("run_id", "");
+  EXPECT_EQ(answer.body, (json{{"run_id", run_id},
+                               {"agent_id", "agent-1"},
+                               {"job_id", "nightly"},
+                               {"s3_key", "agents/agent-1/nightly/" + run_id + ".bkpy"},
+                               {"status", "queued"},
+                               {"trigger", "manual"},
+                               {"delivered", false}}));
+  EXPECT_TRUE(agents_.sent.empty());
+  ASSERT_EQ(events("run_waiting").size(), 1u);
+  EXPECT_EQ(events("run_waiting")[0].value("run_id", ""), run_id);
+  EXPECT_FALSE(call("GET", "/v1/runs/" + run_id).body.value("delivered", true));
+
+  // The job's unfinished run is in the way of another, unless the operator allows it.
+  const Answer second = call("POST", "/v1/jobs/nightly/run");
+  EXPECT_EQ(second.status, 409u);
+  EXPECT_EQ(second.body, (json{{"error", "job nightly already has an unfinished run " + run_id +
+                                             " (queued, waiting for agent agent-1 to connect)"},
+                               {"active_run_id", run_id}}));
+  const Answer concurrent = call("POST", "/v1/jobs/nightly/run", R"({"allow_concurrent": true})");
+  EXPECT_EQ(concurrent.status, 202u) << concurrent.body;
+  EXPECT_NE(concurrent.body.value("run_id", ""), run_id);
+  EXPECT_EQ(runs_.size(), 2u);
+}
+
+TEST_F(OperatorApiTest, RefusesBadRunBodiesWithAReason) {
+  const auto error_of = [&](const std::string& body) {
+    const Answer answer = call("POST", "/v1/jobs/nightly/run", body);
+    EXPECT_EQ(answer.status, 400u) << body;
+    return answer.body.value("error", "");
+  };
+  EXPECT_EQ(error_of("{"), "body must be a JSON object");
+  EXPECT_EQ(error_of("[true]"), "body must be a JSON object");
+  EXPECT_EQ(error_of(R"({"allow_concurent": true})"),
+            "unknown field allow_concurent (expected allow_concurrent)");
+  EXPECT_EQ(error_of(R"({"allow_concurrent": "yes"})"), "allow_concurrent must be true or false");
+  EXPECT_EQ(runs_.size(), 0u);
+  EXPECT_EQ(call("POST", "/v1/jobs/nightly/run", R"({"allow_concurrent": false})").status, 202u);
+  EXPECT_EQ(call("POST", "/v1/jobs/nightly/run", " \n").status, 409u);  // empty: not concurrent
+}
+
 TEST_F(OperatorApiTest, DispatchesARunWithPresignedUploadCredentialsAndARawDek) {
   const Answer answer = call("POST", "/v1/jobs/nightly/run?ignored=1");
   ASSERT_EQ(answer.status, 202u) << answer.body;
   const std::string run_id = answer.body.value("run_id", "");
   const std::string s3_key = "agents/agent-1/nightly/" + run_id + ".bkpy";
-  EXPECT_EQ(
-      answer.body,
-      (json{
-          {"run_id", run_id}, {"agent_id", "agent-1"}, {"job_id", "nightly"}, {"s3_key", s3_key}}));
+  EXPECT_EQ(answer.body, (json{{"run_id", run_id},
+                               {"agent_id", "agent-1"},
+                               {"job_id", "nightly"},
+                               {"s3_key", s3_key},
+                               {"status", "queued"},
+                               {"trigger", "manual"},
+                               {"delivered", true}}));
 
   ASSERT_EQ(agents_.sent.size(), 1u);
   EXPECT_EQ(agents_.sent[0].first, "agent-1");
@@ -265,15 +288,20 @@ TEST_F(OperatorApiTest, ReplaysRunsByIdempotencyKey) {
   EXPECT_EQ(runs_.size(), 1u);
 
   EXPECT_EQ(call("POST", "/v1/jobs/weekly/run", "", "key-1").status, 422u);
-  const Answer other = call("POST", "/v1/jobs/nightly/run", "", "key-2");
+  const Answer other =
+      call("POST", "/v1/jobs/nightly/run", R"({"allow_concurrent":true})", "key-2");
   EXPECT_NE(other.body.value("run_id", ""), first.body.value("run_id", ""));
   EXPECT_EQ(call("POST", "/v1/jobs/nightly/run", "", std::string(256, 'k')).status, 400u);
 
   // A key whose first attempt failed is not burnt.
-  agents_.online_ids.erase("agent-2");
-  EXPECT_EQ(call("POST", "/v1/jobs/weekly/run", "", "key-3").status, 409u);
-  agents_.online_ids.insert("agent-2");
+  EXPECT_EQ(call("POST", "/v1/jobs/nightly/run", "", "key-3").status, 409u);  // active run
   EXPECT_EQ(call("POST", "/v1/jobs/weekly/run", "", "key-3").status, 202u);
+  // A waiting run is remembered like a sent one.
+  agents_.online_ids.erase("agent-2");
+  const Answer waiting = call("POST", "/v1/jobs/weekly/run", R"({"allow_concurrent":true})", "k4");
+  EXPECT_EQ(waiting.status, 202u);
+  EXPECT_FALSE(waiting.body.value("delivered", true));
+  EXPECT_EQ(call("POST", "/v1/jobs/weekly/run", "", "k4").body, waiting.body);
 }
 
 TEST_F(OperatorApiTest, NeedsStorageToDispatch) {
@@ -300,7 +328,9 @@ TEST_F(OperatorApiTest, ReportsRunStateFromTheAgentsResults) {
                              {"sha256", ""},
                              {"compression", ""},
                              {"db_engine_version", ""},
-                             {"updates", 0}}));
+                             {"updates", 0},
+                             {"trigger", "manual"},
+                             {"delivered", true}}));
 
   Envelope update;
   update.mutable_job_update()->set_run_id(run_id);
@@ -499,11 +529,13 @@ TEST_F(OperatorApiTest, ListsRunsNewestFirstWithFilters) {
   std::vector<std::string> ids;
   for (const char* job : {"nightly", "weekly", "nightly"}) {
     ids.push_back(call("POST", std::string("/v1/jobs/") + job + "/run").body.value("run_id", ""));
+    if (ids.size() == 1) {  // the first run ends, so that its job may run again
+      Envelope failed;
+      failed.mutable_job_update()->set_run_id(ids[0]);
+      failed.mutable_job_update()->set_status(backup::v1::FAILED);
+      apply_run_result(runs_, log_, "agent-1", failed);
+    }
   }
-  Envelope failed;
-  failed.mutable_job_update()->set_run_id(ids[0]);
-  failed.mutable_job_update()->set_status(backup::v1::FAILED);
-  apply_run_result(runs_, log_, "agent-1", failed);
 
   const auto run_ids = [&](const std::string& target) {
     const Answer answer = call("GET", target);
@@ -530,6 +562,9 @@ TEST_F(OperatorApiTest, ListsRunsNewestFirstWithFilters) {
   // RFC 3339 UTC with milliseconds.
   EXPECT_EQ(entry.value("created_at", "").size(), 24u) << entry;
   EXPECT_EQ(entry.value("created_at", "").back(), 'Z');
+  EXPECT_EQ(entry.value("sent_at", "").size(), 24u) << entry;
+  EXPECT_TRUE(entry["finished_at"].is_null()) << entry;
+  EXPECT_EQ(entry.value("trigger", ""), "manual");
 }
 
 TEST_F(OperatorApiTest, RefusesBadRunFiltersWithAReason) {

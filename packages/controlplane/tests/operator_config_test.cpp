@@ -1,4 +1,4 @@
-// YAML of the operator sections: admin, storage, token_signing_key_file.
+// YAML of the operator sections: admin, storage, token_signing_key_file, scheduling.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -175,6 +175,17 @@ TEST_F(OperatorConfigTest, RejectsBadLocalStorage) {
   }
 }
 
+TEST_F(OperatorConfigTest, SchedulingHasDefaultsAndTakesItsKeys) {
+  std::vector<std::string> lines = base_lines();
+  EXPECT_EQ(parse(lines).scheduling.max_waiting_runs_per_agent, 16u);
+  EXPECT_EQ(parse(lines).scheduling.waiting_run_ttl_sec, 86400u);
+  lines.insert(lines.end(),
+               {"scheduling:", "  max_waiting_runs_per_agent: 2", "  waiting_run_ttl_sec: 3600"});
+  const ServerConfig config = parse(lines);
+  EXPECT_EQ(config.scheduling.max_waiting_runs_per_agent, 2u);
+  EXPECT_EQ(config.scheduling.waiting_run_ttl_sec, 3600u);
+}
+
 std::vector<ErrorCase> error_cases() {
   return {
       {"AdminTokenNotHex", [](auto& l) { set_line(l, 6, R"(    - "abc")"); },
@@ -247,6 +258,24 @@ std::vector<ErrorCase> error_cases() {
       {"ShortTokenKey", [](auto& l) { set_line(l, 14, "token_signing_key_file: server.crt"); },
        "cp.yaml:14: token_signing_key_file must hold at least 32 bytes (e.g. `openssl rand -hex "
        "32`), got 4"},
+      {"SchedulingUnknownKey",
+       [](auto& l) {
+         l.insert(l.end(), {"scheduling:", "  max_waiting: 3"});
+       },
+       "cp.yaml:16: scheduling.max_waiting is not a known key (expected one of: "
+       "max_waiting_runs_per_agent, waiting_run_ttl_sec)"},
+      {"SchedulingNoBound",
+       [](auto& l) {
+         l.insert(l.end(), {"scheduling:", "  max_waiting_runs_per_agent: 0"});
+       },
+       "cp.yaml:16: scheduling.max_waiting_runs_per_agent must be an integer between 1 and 10000"},
+      {"SchedulingShortTtl",
+       [](auto& l) {
+         l.insert(l.end(), {"scheduling:", "  waiting_run_ttl_sec: 59"});
+       },
+       "cp.yaml:16: scheduling.waiting_run_ttl_sec must be an integer between 60 and 31536000"},
+      {"SchedulingNotAMap", [](auto& l) { l.push_back("scheduling: 16"); },
+       "cp.yaml:15: scheduling must be a mapping"},
       {"MissingTokenKey",
        [](auto& l) { set_line(l, 14, "token_signing_key_file: /nonexistent/k"); },
        "cp.yaml:14: token_signing_key_file cannot read \"/nonexistent/k\": No such file or "

@@ -48,6 +48,14 @@ TEST_F(ServerConfigTest, BaseDocumentIsValid) {
   EXPECT_EQ(config.agents[0].config.jobs(0).target_id(), "pg1");
 }
 
+TEST_F(ServerConfigTest, AnEmptyOrAbsentCronMakesAManualOnlyJob) {
+  std::vector<std::string> lines = base_lines();
+  set_line(lines, 15, R"(        - {id: nightly, target_id: pg1, cron: ""})");
+  EXPECT_EQ(parse(join_lines(lines)).agents[0].config.jobs(0).cron(), "");
+  set_line(lines, 15, R"(        - {id: nightly, target_id: pg1})");
+  EXPECT_EQ(parse(join_lines(lines)).agents[0].config.jobs(0).cron(), "");
+}
+
 TEST_F(ServerConfigTest, ParsesTheFullExample) {
   std::filesystem::copy_file(BACKUPY_CONFIG_EXAMPLE, dir_.path() / "cp.yaml");
   const ServerConfig config = load_server_config(dir_.path() / "cp.yaml");
@@ -123,6 +131,8 @@ TEST_F(ServerConfigTest, ParsesTheFullExample) {
   EXPECT_TRUE(config.storage->public_url.empty());
   EXPECT_EQ(config.storage->url_ttl_sec, 3600u);
   EXPECT_TRUE(config.token_signing_key.empty());
+  EXPECT_EQ(config.scheduling.max_waiting_runs_per_agent, 16u);
+  EXPECT_EQ(config.scheduling.waiting_run_ttl_sec, 86400u);
 }
 
 TEST_F(ServerConfigTest, AppliesDefaults) {
@@ -273,7 +283,7 @@ std::vector<ErrorCase> error_cases() {
       {"UnknownTopLevelKey", [](auto& l) { set_line(l, 1, R"(listne: "127.0.0.1:0")"); },
        "cp.yaml:1: listne is not a known key (expected one of: listen, tls, "
        "heartbeat_interval_sec, ping_interval_sec, idle_timeout_sec, max_message_bytes, "
-       "delivery_ack, agents, admin, storage, token_signing_key_file)"},
+       "delivery_ack, agents, admin, storage, token_signing_key_file, scheduling)"},
       {"UnknownNestedKey",
        [](auto& l) {
          set_line(l, 13, R"(          connection: {host: db, port: 5432, pasword: "pw-123456"})");

@@ -328,6 +328,7 @@ struct Knobs {
   bool with_agent_a = true;
   bool with_operator_api = false;  // admin token kAdminToken + storage
   bool local_storage = false;      // with_operator_api: storage type local instead of s3
+  std::string cron = "0 3 * * *";  // agent-a's job "nightly"
 };
 
 const std::string kAdminToken = "operator-admin-token-42";
@@ -372,7 +373,8 @@ class ServerTest : public ::testing::Test {
           " username: backup, password: \"" +
           std::string(kPassword) +
           "\"}}]\n"
-          "      jobs: [{id: nightly, target_id: pg1, cron: \"0 3 * * *\"}]\n";
+          "      jobs: [{id: nightly, target_id: pg1, cron: \"" +
+          knobs.cron + "\"}]\n";
     }
     yaml +=
         "  - id: agent-b\n"
@@ -464,13 +466,24 @@ TEST_F(ServerTest, OperatorApiDispatchesRunsToRegisteredAgents) {
   const std::vector<std::pair<std::string, std::string>> auth = {
       {"Authorization", "Bearer " + kAdminToken}};
   EXPECT_EQ(https_request(port_, ca(), http::verb::post, "/v1/jobs/nightly/run", {}).status, 401u);
+  // The agent is offline: the run waits for it and goes out when it registers.
   const HttpReply offline =
       https_request(port_, ca(), http::verb::post, "/v1/jobs/nightly/run", auth);
-  EXPECT_EQ(offline.status, 409u);
-  EXPECT_EQ(offline.body, R"({"error":"agent agent-a is offline"})");
+  ASSERT_EQ(offline.status, 202u) << offline.body;
+  const json waiting = json::parse(offline.body);
+  EXPECT_FALSE(waiting.value("delivered", true));
 
   AgentClient agent = client();
   agent.register_agent(kKeyA);
+  const std::optional<Envelope> delivered = agent.next_of(Envelope::kRunBackup);
+  ASSERT_TRUE(delivered);
+  EXPECT_EQ(delivered->run_backup().run_id(), waiting.value("run_id", ""));
+  ASSERT_TRUE(logs_.wait_for("waiting_runs_delivered"));
+  Envelope ended = job_update(1, backup::v1::FAILED);
+  ended.mutable_job_update()->set_run_id(waiting.value("run_id", ""));
+  agent.send(ended);
+  ASSERT_TRUE(logs_.wait_for("run_update"));
+
   std::vector<std::pair<std::string, std::string>> with_key = auth;
   with_key.emplace_back("Idempotency-Key", "once");
   const HttpReply accepted =
@@ -491,10 +504,11 @@ TEST_F(ServerTest, OperatorApiDispatchesRunsToRegisteredAgents) {
             0u);
   EXPECT_FALSE(agent.next_of(Envelope::kRunBackup, 300ms)) << "the replay sent a second run";
 
-  Envelope update = job_update(1, backup::v1::FAILED);
+  Envelope update = job_update(2, backup::v1::FAILED);
   update.mutable_job_update()->set_run_id(run_id);
   agent.send(update);
-  ASSERT_TRUE(logs_.wait_for("run_update"));
+  ASSERT_TRUE(logs_.wait_for("run_update",
+                             [&](const json& line) { return line.value("run_id", "") == run_id; }));
   const HttpReply view = https_request(port_, ca(), http::verb::get, "/v1/runs/" + run_id, auth);
   ASSERT_EQ(view.status, 200u);
   const json run = json::parse(view.body);
@@ -510,6 +524,32 @@ TEST_F(ServerTest, OperatorApiDispatchesRunsToRegisteredAgents) {
   EXPECT_EQ(logs_.all().find(kAdminToken), std::string::npos);
   EXPECT_EQ(logs_.all().find("s3-secret-value"), std::string::npos);
   expect_no_secrets_logged();
+}
+
+// The server's own timer fires the job's cron and sends the run; a reload reschedules.
+TEST_F(ServerTest, TheScheduleSendsRunsAndAReloadReschedules) {
+  start({.with_operator_api = true, .cron = "* * * * * *"});  // every second
+  const std::optional<json> built = logs_.wait_for("schedule_built");
+  ASSERT_TRUE(built);
+  EXPECT_EQ(built->value("scheduled_jobs", 0), 1);
+  AgentClient agent = client();
+  agent.register_agent(kKeyA);
+  const std::optional<Envelope> command = agent.next_of(Envelope::kRunBackup, 5s);
+  ASSERT_TRUE(command);
+  EXPECT_FALSE(command->run_backup().manual_trigger());
+  const std::optional<json> scheduled = logs_.wait_for("run_scheduled");
+  ASSERT_TRUE(scheduled);
+  EXPECT_EQ(scheduled->value("job_id", ""), "nightly");
+  // The run is still going: the next fire is skipped, naming it.
+  const std::optional<json> skipped = logs_.wait_for("run_skipped", {}, 5s);
+  ASSERT_TRUE(skipped);
+  EXPECT_EQ(skipped->value("active_run_id", ""), command->run_backup().run_id());
+
+  // Manual-only after a reload: the schedule is rebuilt without the job.
+  write_config({.with_operator_api = true, .cron = ""});
+  ASSERT_TRUE(server_->reload().ok);
+  EXPECT_TRUE(logs_.wait_for(
+      "schedule_built", [](const json& line) { return line.value("scheduled_jobs", -1) == 0; }));
 }
 
 // GET /v1/agents from the live sessions: what Register and the last Heartbeat said.
@@ -1168,7 +1208,7 @@ TEST_F(ServerTest, FailedReloadKeepsTheOldConfig) {
                               ":3: agentz is not a known key (expected one of: listen, tls, "
                               "heartbeat_interval_sec, ping_interval_sec, idle_timeout_sec, "
                               "max_message_bytes, delivery_ack, agents, admin, storage, "
-                              "token_signing_key_file)");
+                              "token_signing_key_file, scheduling)");
   const std::optional<json> failed = logs_.wait_for("config_reload_failed");
   ASSERT_TRUE(failed);
   EXPECT_EQ((*failed)["error"], result.error);

@@ -47,6 +47,15 @@
 //     url_ttl_sec: 3600            # both types: lifetime of URLs (1-604800, default 3600)
 //   token_signing_key_file: token.key     # HMAC key of decryption tokens (>= 32 bytes after
 //                                  # trimming whitespace); absent = random per process start
+//   scheduling:                    # the server's cron schedule and runs waiting for agents
+//     max_waiting_runs_per_agent: 16  # runs created while the agent is offline that wait for
+//                                  # it; a further run is refused (1-10000, default 16)
+//     waiting_run_ttl_sec: 86400   # a run still waiting after this long fails with "agent X
+//                                  # did not connect within N s" (60-31536000, default 86400)
+//
+// Jobs run on the server's schedule: a job's `cron` (UTC; 5 fields, 6 with leading seconds,
+// or @daily etc.) makes the control plane send RunBackup when it fires. An empty or absent
+// cron makes the job manual-only (POST /v1/jobs/{id}/run).
 //
 // Enumerations: target type postgresql|mysql|mariadb|mongodb|redis|sqlite; connection strategy
 // tcp|docker_exec|unix_socket (default tcp); compression zstd|gzip|none (default zstd); health
@@ -126,6 +135,12 @@ struct StorageConfig {
 
 inline constexpr std::uint64_t kMinMessageBytes = 4 * 1024 * 1024;
 
+// Runs that wait for their agent to connect (scheduled or manual, created while it was offline).
+struct SchedulingConfig {
+  std::uint32_t max_waiting_runs_per_agent = 16;
+  std::uint32_t waiting_run_ttl_sec = 86400;
+};
+
 struct ServerConfig {
   std::string listen_host = "127.0.0.1";  // an IP literal (brackets stripped) or "localhost"
   std::uint16_t listen_port = 8443;
@@ -142,6 +157,7 @@ struct ServerConfig {
   // HMAC-SHA256 key of decryption tokens (token_signing_key_file's trimmed contents). Empty: the
   // server generates a random 32-byte key when it starts (tokens then die with the process).
   std::string token_signing_key;
+  SchedulingConfig scheduling;
 };
 
 // Reads and validates the YAML file. Relative TLS paths resolve against the file's directory;
