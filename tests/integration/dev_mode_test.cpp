@@ -71,6 +71,12 @@ TEST_F(DevModeTest, AnAgentTrustingThePrintedCaRegistersAndBacksUp) {
   ASSERT_EQ(run.value("status", ""), "success") << run.dump() << agent.log().dump_tail();
   EXPECT_TRUE(std::filesystem::exists(ws_.dir() / "objects" / run.value("s3_key", "")));
 
+  // SIGHUP reads the YAML under the same rule (no tls:) and keeps serving the dev certificate.
+  cp.reload(options().agent_config_yaml);
+  ASSERT_TRUE(cp.log().wait_for(event_is("config_reloaded"), 10s)) << cp.log().dump_tail();
+  EXPECT_EQ(cp.log().count(event_is("config_reload_failed")), 0u);
+  EXPECT_EQ(cp.api("GET", "/healthz", "").status, 200);
+
   // A restart reuses the certificate: agents keep trusting the same file.
   const std::string pem_before = [&] {
     std::ifstream in(ca_file);
