@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# The demo (README): one backup of an embedded default database, end to end, on this machine.
+# The demo (README): one backup of an embedded default database, end to end, on this machine,
+# with the product's own defaults: the control plane in dev mode (it makes its own throwaway
+# TLS certificate) storing backups in its embedded object store. Nothing else is needed.
 #
-#   bash scripts/demo.sh
+#   bash scripts/demo.sh            # BACKUPY_BUILD_JOBS=N limits the build's parallel jobs
 #
 # Installs what is missing (scripts/setup.sh), builds the three binaries in Release
 # (build/release, the directory scripts/test.sh uses, so a later test run reuses it), then, in a
 # fresh work directory under /tmp:
 #   demo.db          a small SQLite shop database (customers, products, orders, order_items)
-#   pki/             a throwaway CA + server certificate for the control plane's TLS
-#   s3rver           a local S3 on 127.0.0.1 with the bucket "backups"
-#   control plane    one agent, one sqlite target -> demo.db, one job "demo-nightly", storage -> s3rver
-#   agent            connects over WSS, receives the job
-# and asks the control plane to run the job now, follows the run to its end, downloads the
-# stored (compressed + encrypted) object, restores it with backupy-decrypt and checks the copy
-# against the source. The work directory is kept (its path is printed); every background
-# process is stopped when the script ends, however it ends.
+#   control plane    `serve --dev`: one agent, one sqlite target -> demo.db, one job
+#                    "demo-nightly", storage: local (objects/ in the work directory); it writes
+#                    dev-tls/ (a throwaway CA + server certificate) and prints the CA to trust
+#   agent            connects over WSS trusting that CA, receives the job
+# and, with the operator CLI, runs the job now (`run --wait`), downloads the stored
+# (compressed + encrypted) object (`download`), gets its decryption token (`token`), restores it
+# with backupy-decrypt and checks the copy against the source (sqlite3 .dump identical). The
+# work directory is kept (its path is printed); every background process is stopped when the
+# script ends, however it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD_DIR=$ROOT/build/release
+BUILD_JOBS=${BACKUPY_BUILD_JOBS:-$(nproc)}
 RUN_TIMEOUT_SEC=60
 START_TIMEOUT_SEC=20
 
@@ -101,23 +105,34 @@ not_ready() {
 # ----------------------------------------------------------------------- JSON --
 
 # json FIELD...: reads one JSON object on stdin, prints the fields tab-separated (missing or
-# null fields print as ""). node, not jq: node is in the base image, jq is not.
+# null fields print as ""). sqlite3's JSON functions: the demo needs sqlite3 anyway, and
+# neither jq nor node.
 json() {
-  node -e '
-    let text = "";
-    process.stdin.on("data", (d) => (text += d)).on("end", () => {
-      let obj;
-      try { obj = JSON.parse(text); } catch (e) { process.exit(3); }
-      const values = process.argv.slice(1).map((k) => (obj[k] == null ? "" : String(obj[k])));
-      process.stdout.write(values.join("\t") + "\n");
-    });' "$@"
+  local file field columns=()
+  # readfile() of the sqlite3 shell: the text never becomes part of the SQL statement.
+  file=$(mktemp "${TMPDIR:-/tmp}/backupy-demo-json.XXXXXX")
+  cat >"$file"
+  for field in "$@"; do columns+=("coalesce(json_extract(j, '$.$field'), '')"); done
+  local status=0
+  sqlite3 -batch -noheader -separator $'\t' :memory: \
+    "SELECT $(IFS=,; printf '%s' "${columns[*]}") FROM (SELECT CAST(readfile('$file') AS TEXT) AS j);" ||
+    status=$?
+  rm -f "$file"
+  return "$status"
 }
 
-# api METHOD PATH OUT_FILE: calls the operator API, body to OUT_FILE, HTTP status to
-# $API_STATUS. The admin token travels in a header file, so it never shows up in `ps`.
+# cli COMMAND ARGS...: the operator CLI against the demo's control plane (BACKUPY_CP_URL and
+# BACKUPY_CP_CA are exported once it runs). The admin token comes from a file, never argv.
+cli() {
+  "$CP_BIN" "$@" --token-file "$WORK/admin.token"
+}
+
+# api METHOD PATH OUT_FILE: the operator API, for the run's fields as JSON; body to OUT_FILE,
+# HTTP status to $API_STATUS. The admin token travels in a header file, so it never shows up
+# in `ps`.
 api() {
   local method=$1 path=$2 out=$3
-  API_STATUS=$(curl --silent --show-error --cacert "$WORK/pki/ca.crt" \
+  API_STATUS=$(curl --silent --show-error --cacert "$CA_FILE" \
     --header "@$WORK/admin-auth.header" --request "$method" \
     --output "$out" --write-out '%{http_code}' "$CP_URL$path") ||
     fail "curl $method $path failed" "$WORK/cp.log"
@@ -126,15 +141,15 @@ api() {
 # ---------------------------------------------------------------------- steps --
 
 build() {
-  log "installing missing packages and test tools (scripts/setup.sh)"
-  bash scripts/setup.sh || fail "scripts/setup.sh failed (its message is above)"
+  log "installing missing packages (scripts/setup.sh --no-test-tools)"
+  bash scripts/setup.sh --no-test-tools || fail "scripts/setup.sh failed (its message is above)"
   log "building backupy-agent, backupy-control-plane, backupy-decrypt (Release, $BUILD_DIR)"
   local cmake_log
   cmake_log=$(mktemp /tmp/backupy-demo-cmake.XXXXXX)
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$cmake_log" 2>&1 ||
     fail "cmake configure failed" "$cmake_log"
   rm -f "$cmake_log"
-  ninja -C "$BUILD_DIR" backupy-agent backupy-control-plane backupy-decrypt ||
+  ninja -C "$BUILD_DIR" -j "$BUILD_JOBS" backupy-agent backupy-control-plane backupy-decrypt ||
     fail "the build failed (ninja output above)"
   AGENT_BIN=$BUILD_DIR/apps/agent/backupy-agent
   CP_BIN=$BUILD_DIR/apps/control-plane/backupy-control-plane
@@ -216,44 +231,24 @@ row_counts() {
   printf '%s' "${counts% }"
 }
 
-create_pki() {
-  bash tests/support/make-test-pki.sh "$WORK/pki" || fail "could not create the throwaway PKI"
-}
-
-# A local S3 for the demo. s3rver accepts only the access key id "S3RVER" and does not verify
-# signatures, which is fine on loopback for a demo and nowhere else.
-# TODO(#5): replace s3rver by the control plane's embedded object store.
-start_s3() {
-  node tests/support/node/s3rver_main.js --dir "$WORK/s3" --bucket backups \
-    --address 127.0.0.1 --port 0 >"$WORK/s3rver.log" 2>&1 &
-  PIDS+=($!)
-  local line
-  line=$(wait_for_line "$WORK/s3rver.log" '^\{"port":' "$START_TIMEOUT_SEC" "$!") ||
-    fail "s3rver $(not_ready "$!" "$START_TIMEOUT_SEC")" "$WORK/s3rver.log"
-  S3_PORT=$(json port <<<"$line")
-  S3_ENDPOINT=http://127.0.0.1:$S3_PORT
-}
-
 # Random agent key and admin token; only their sha256 goes into the YAML, and neither is printed.
 create_secrets() {
   AGENT_KEY=$(openssl rand -hex 32)
-  local admin_token
-  admin_token=$(openssl rand -hex 32)
-  printf 'Authorization: Bearer %s\n' "$admin_token" >"$WORK/admin-auth.header"
+  printf '%s\n' "$AGENT_KEY" >"$WORK/agent.key"
+  openssl rand -hex 32 >"$WORK/admin.token"
+  printf 'Authorization: Bearer %s\n' "$(cat "$WORK/admin.token")" >"$WORK/admin-auth.header"
   AGENT_KEY_SHA256=$("$CP_BIN" hash-key <<<"$AGENT_KEY")
-  ADMIN_TOKEN_SHA256=$("$CP_BIN" hash-key <<<"$admin_token")
-  # s3rver ignores the secret, but the control plane needs one to sign the URLs.
-  openssl rand -hex 20 >"$WORK/s3-secret-access-key"
+  ADMIN_TOKEN_SHA256=$("$CP_BIN" hash-key <"$WORK/admin.token")
+  # Decryption tokens stay verifiable across restarts; the local store's URL key derives from it.
   openssl rand -hex 32 >"$WORK/token-signing.key"
 }
 
+# No tls: section (serve --dev brings its own certificate) and no storage settings beyond the
+# type: the embedded store keeps the objects in objects/ beside this file.
 write_cp_config() {
   cat >"$WORK/cp.yaml" <<YAML
-# Written by scripts/demo.sh. Reference: packages/controlplane/config.example.yaml
+# Written by scripts/demo.sh, for serve --dev. Reference: packages/controlplane/config.example.yaml
 listen: "127.0.0.1:0"
-tls:
-  cert_file: pki/server.crt
-  key_file: pki/server.key
 heartbeat_interval_sec: 5
 agents:
   - id: demo-agent
@@ -277,31 +272,32 @@ admin:
   token_sha256:
     - "$ADMIN_TOKEN_SHA256"
 storage:
-  type: s3
-  endpoint: "$S3_ENDPOINT"
-  region: us-east-1
-  bucket: backups
-  path_style: true
-  access_key_id: S3RVER          # the only key id s3rver accepts
-  secret_access_key_file: s3-secret-access-key
-  url_ttl_sec: 900
+  type: local
+  dir: objects
 token_signing_key_file: token-signing.key
 YAML
 }
 
 start_control_plane() {
-  "$CP_BIN" serve --config "$WORK/cp.yaml" >"$WORK/cp.log" 2>&1 &
+  "$CP_BIN" serve --dev --config "$WORK/cp.yaml" >"$WORK/cp.log" 2>&1 &
   PIDS+=($!)
   CP_PID=$!
   local line
   line=$(wait_for_line "$WORK/cp.log" '"event":"listening"' "$START_TIMEOUT_SEC" "$CP_PID") ||
     fail "the control plane $(not_ready "$CP_PID" "$START_TIMEOUT_SEC")" "$WORK/cp.log"
   CP_URL=https://127.0.0.1:$(json port <<<"$line")
+  # What serve --dev tells the operator: the CA agents (and the CLI) must trust.
+  DEV_NOTICE=$(grep -m1 '^dev mode: agents must trust ' "$WORK/cp.log") ||
+    fail "serve --dev printed no 'dev mode: agents must trust' line" "$WORK/cp.log"
+  CA_FILE=${DEV_NOTICE#dev mode: agents must trust }
+  CA_FILE=${CA_FILE%% *}
+  [[ -s $CA_FILE ]] || fail "the CA file serve --dev named ($CA_FILE) does not exist" "$WORK/cp.log"
+  export BACKUPY_CP_URL=$CP_URL BACKUPY_CP_CA=$CA_FILE
 }
 
 start_agent() {
   BACKUPY_SERVER_URL=$CP_URL BACKUPY_AGENT_KEY=$AGENT_KEY BACKUPY_STATE_DIR=$WORK/agent-state \
-    BACKUPY_CA_FILE=$WORK/pki/ca.crt BACKUPY_METRICS_LISTEN_ADDR="" \
+    BACKUPY_CA_FILE=$CA_FILE BACKUPY_METRICS_LISTEN_ADDR="" \
     "$AGENT_BIN" run >"$WORK/agent.log" 2>&1 &
   PIDS+=($!)
   AGENT_PID=$!
@@ -316,75 +312,51 @@ start_agent() {
     fail "the control plane refused the agent's connection" "$WORK/agent.log" "$WORK/cp.log"
 }
 
+# `run --wait` prints the run id, follows the run (progress on stderr) and exits 0 only on
+# success. Then the run's steps as the control plane logged them (a demo-sized run passes
+# through all of them faster than the CLI polls) and its fields from GET /v1/runs/{id}.
 run_job() {
-  api POST /v1/jobs/demo-nightly/run "$WORK/run-request.json"
-  [[ $API_STATUS == 202 ]] ||
-    fail "POST /v1/jobs/demo-nightly/run answered $API_STATUS: $(cat "$WORK/run-request.json")" \
-      "$WORK/cp.log"
-  RUN_ID=$(json run_id <"$WORK/run-request.json")
-  log "run $RUN_ID dispatched to demo-agent; its steps (control-plane time, UTC):"
-}
-
-# Follows the run until it ends. The run's state comes from GET /v1/runs/{id}; its steps from
-# the control plane's run_update log lines, because a demo-sized run passes through all of them
-# (queued, dumping, waiting_for_upload, uploading, completed) faster than any sensible polling.
-follow_run() {
-  local deadline=$((SECONDS + RUN_TIMEOUT_SEC)) status="" step="" error=""
-  PRINTED_UPDATES=0
-  while :; do
-    api GET "/v1/runs/$RUN_ID" "$WORK/run.json"
-    [[ $API_STATUS == 200 ]] ||
-      fail "GET /v1/runs/$RUN_ID answered $API_STATUS: $(cat "$WORK/run.json")" "$WORK/cp.log"
-    IFS=$'\t' read -r status step error < <(json status current_step error <"$WORK/run.json")
-    print_new_updates
-    case $status in
-      success) return 0 ;;
-      failed | cancelled) fail "the run ended $status: ${error:-no reason given}" "$WORK/agent.log" ;;
-    esac
-    ((SECONDS < deadline)) ||
-      fail "the run did not finish within ${RUN_TIMEOUT_SEC}s (status $status, step $step)" \
-        "$WORK/agent.log" "$WORK/cp.log"
-    kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent exited during the run" "$WORK/agent.log"
-    sleep 0.2
-  done
-}
-
-# Prints the run's run_update log lines not printed yet (time as the control plane saw it).
-print_new_updates() {
-  local lines=() i ts status step percent
-  mapfile -t lines < <(grep -F '"event":"run_update"' "$WORK/cp.log" | grep -F "\"run_id\":\"$RUN_ID\"")
-  for ((i = PRINTED_UPDATES; i < ${#lines[@]}; i++)); do
-    IFS=$'\t' read -r ts status step percent < <(json ts status current_step progress_percent <<<"${lines[i]}")
+  local run_start_ns
+  run_start_ns=$(date +%s%N)
+  RUN_ID=$(timeout "$RUN_TIMEOUT_SEC" "$CP_BIN" run demo-nightly --wait \
+    --token-file "$WORK/admin.token" 2>"$WORK/run.log") ||
+    fail "backupy-control-plane run demo-nightly --wait failed (or took over ${RUN_TIMEOUT_SEC}s)" \
+      "$WORK/run.log" "$WORK/agent.log" "$WORK/cp.log"
+  RUN_WALL=$(awk -v s="$run_start_ns" -v n="$(date +%s%N)" 'BEGIN { printf "%.1f", (n - s) / 1e9 }')
+  log "run $RUN_ID of demo-nightly succeeded; its steps (control-plane time, UTC):"
+  local line ts status step percent
+  while IFS= read -r line; do
+    IFS=$'\t' read -r ts status step percent < <(json ts status current_step progress_percent <<<"$line")
     log "  ${ts:11:12}  $(printf '%-9s %-19s %3s%%' "$status" "$step" "$percent")"
-  done
-  PRINTED_UPDATES=${#lines[@]}
-}
-
-# Downloads the stored object and checks it is exactly what the agent reported.
-fetch_object() {
+  done < <(grep -F '"event":"run_update"' "$WORK/cp.log" | grep -F "\"run_id\":\"$RUN_ID\"")
+  api GET "/v1/runs/$RUN_ID" "$WORK/run.json"
+  [[ $API_STATUS == 200 ]] ||
+    fail "GET /v1/runs/$RUN_ID answered $API_STATUS: $(cat "$WORK/run.json")" "$WORK/cp.log"
   IFS=$'\t' read -r S3_KEY SIZE SHA256 COMPRESSION ENGINE_VERSION < <(
     json s3_key size_bytes sha256 compression db_engine_version <"$WORK/run.json")
-  OBJECT=$WORK/$RUN_ID.bkpy
-  local code
-  code=$(curl --silent --show-error --output "$OBJECT" --write-out '%{http_code}' \
-    "$S3_ENDPOINT/backups/$S3_KEY") || fail "could not download $S3_KEY from s3rver"
-  [[ $code == 200 ]] || fail "GET $S3_KEY from s3rver answered $code" "$WORK/s3rver.log"
-  local size sha
-  size=$(stat -c %s "$OBJECT")
-  sha=$(sha256sum "$OBJECT" | cut -d' ' -f1)
-  [[ $size == "$SIZE" ]] || fail "the stored object has $size bytes, the agent reported $SIZE"
-  [[ $sha == "$SHA256" ]] || fail "the stored object's sha256 is $sha, the agent reported $SHA256"
+  # The agent's own time for dump -> compress -> encrypt -> upload (BackupCompleted.duration_ms).
+  DURATION_MS=$(grep -F '"type":"backup_completed"' "$WORK/cp.log" |
+    grep -m1 -F "\"run_id\":\"$RUN_ID\"" | json duration_ms)
+  [[ $DURATION_MS =~ ^[0-9]+$ ]] || fail "no backup_completed result for $RUN_ID" "$WORK/cp.log"
 }
 
-# backupy-decrypt with a decryption token from the control plane (it carries the data key and
-# the expected sha256), then the restored copy must match the source table by table.
+# `download` checks size and sha256 against what the agent reported; the file in the embedded
+# store must be the same bytes.
+fetch_object() {
+  OBJECT=$WORK/$RUN_ID.bkpy
+  STORED=$WORK/objects/$S3_KEY
+  cli download "$RUN_ID" --out "$OBJECT" >"$WORK/download.log" 2>&1 ||
+    fail "backupy-control-plane download $RUN_ID failed" "$WORK/download.log" "$WORK/cp.log"
+  [[ -f $STORED ]] || fail "the embedded store has no file $STORED"
+  cmp -s "$OBJECT" "$STORED" || fail "the downloaded object differs from $STORED"
+}
+
+# backupy-decrypt with the run's decryption token (it carries the data key and the expected
+# sha256), then the restored copy must be the source: the same SQL dump, integrity_check ok.
 restore_and_verify() {
   TOKEN_FILE=$WORK/$RUN_ID.token
-  api POST "/v1/runs/$RUN_ID/decryption-token" "$WORK/token-reply.json"
-  [[ $API_STATUS == 200 ]] || fail "the decryption token request answered $API_STATUS" "$WORK/cp.log"
-  json token <"$WORK/token-reply.json" | tr -d '\n' >"$TOKEN_FILE"
-  rm -f "$WORK/token-reply.json"
-  chmod 600 "$TOKEN_FILE"
+  cli token "$RUN_ID" >"$TOKEN_FILE" 2>"$WORK/token.log" ||
+    fail "backupy-control-plane token $RUN_ID failed" "$WORK/token.log" "$WORK/cp.log"
   RESTORED=$WORK/restored.db
   rm -f "$RESTORED"
   "$DECRYPT_BIN" --token-file "$TOKEN_FILE" --in "$OBJECT" --out "$RESTORED" \
@@ -393,9 +365,46 @@ restore_and_verify() {
   integrity=$(sqlite3 "$RESTORED" 'PRAGMA integrity_check') ||
     fail "sqlite3 cannot open the restored database $RESTORED"
   [[ $integrity == ok ]] || fail "integrity_check of the restored database: $integrity"
+  sqlite3 "$DB" .dump >"$WORK/source.sql" || fail "sqlite3 cannot dump $DB"
+  sqlite3 "$RESTORED" .dump >"$WORK/restored.sql" || fail "sqlite3 cannot dump $RESTORED"
+  cmp -s "$WORK/source.sql" "$WORK/restored.sql" ||
+    fail "the restored database differs from the source (diff $WORK/source.sql $WORK/restored.sql)"
   restored_counts=$(row_counts "$RESTORED")
   [[ $restored_counts == "$SOURCE_COUNTS" ]] ||
     fail "row counts differ: source [$SOURCE_COUNTS], restored [$restored_counts]"
+}
+
+# start.sh in the work directory: the control plane and the agent of this demo again, for
+# looking around with the CLI after the demo stopped them (Ctrl-C stops both).
+write_start_script() {
+  {
+    printf '#!/usr/bin/env bash\n'
+    printf '# Written by scripts/demo.sh: starts its control plane (serve --dev) and agent again.\n'
+    printf 'CP_BIN=%q AGENT_BIN=%q CA_FILE=%q WORK=%q\n' "$CP_BIN" "$AGENT_BIN" "$CA_FILE" "$WORK"
+    cat <<'SCRIPT'
+set -euo pipefail
+cd "$WORK"
+trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT
+"$CP_BIN" serve --dev --config cp.yaml >cp-again.log 2>&1 &
+cp_pid=$!
+port=""
+while [[ -z $port ]]; do
+  kill -0 "$cp_pid" 2>/dev/null || { echo "the control plane exited: see $WORK/cp-again.log" >&2; exit 1; }
+  sleep 0.1
+  port=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' cp-again.log)
+done
+BACKUPY_SERVER_URL=https://127.0.0.1:$port BACKUPY_AGENT_KEY=$(cat agent.key) \
+  BACKUPY_STATE_DIR=$WORK/agent-state BACKUPY_CA_FILE=$CA_FILE BACKUPY_METRICS_LISTEN_ADDR="" \
+  "$AGENT_BIN" run >agent-again.log 2>&1 &
+cat <<EOF
+The control plane (https://127.0.0.1:$port) and the agent run (logs: cp-again.log and
+agent-again.log in $WORK); Ctrl-C stops both. In another shell:
+  export BACKUPY_CP_URL=https://127.0.0.1:$port BACKUPY_CP_CA=$CA_FILE
+  export BACKUPY_ADMIN_TOKEN=\$(cat $WORK/admin.token)
+EOF
+wait
+SCRIPT
+  } >"$WORK/start.sh"
 }
 
 human_size() {
@@ -406,27 +415,44 @@ human_size() {
 }
 
 summary() {
-  local raw ratio
+  local raw ratio throughput
   raw=$(stat -c %s "$DB")
   ratio=$(awk -v r="$raw" -v s="$SIZE" 'BEGIN { printf "%.1f", r / s }')
+  throughput=$(awk -v r="$raw" -v ms="$DURATION_MS" \
+    'BEGIN { if (ms < 1) ms = 1; printf "%.1f MiB/s", r / 1048576 / (ms / 1000) }')
   cat <<EOF
 
-Backup demo OK in $(elapsed) s.
-  run id          $RUN_ID (job demo-nightly, agent demo-agent)
-  stored object   s3://backups/$S3_KEY
-  size            $(human_size "$SIZE") stored ($COMPRESSION + AES-256-GCM) for a $(human_size "$raw") database: ${ratio}x smaller
-  sha256          $SHA256
-  engine          $ENGINE_VERSION
-  restored        $SOURCE_COUNTS, integrity_check ok
+Backup demo OK in $(elapsed) s (build excluded).
+  run           $RUN_ID (job demo-nightly, agent demo-agent, $ENGINE_VERSION)
+  source        $(human_size "$raw") SQLite database: $SOURCE_COUNTS
+  stored        $(human_size "$SIZE") ($COMPRESSION + AES-256-GCM), ${ratio}x smaller; sha256 ${SHA256:0:16}...
+  throughput    $throughput: the agent's dump, compress, encrypt and upload took $DURATION_MS ms
+                (fixed costs dominate at this size; ${RUN_WALL} s from \`run\` to success as the CLI polls)
+  restored      sqlite3 .dump identical to the source, integrity_check ok
 
-Files in $WORK:
-  demo.db (source), $RUN_ID.bkpy (stored object), restored.db,
-  $RUN_ID.token (decryption token: holds the data key, keep it secret),
-  cp.yaml, cp.log, agent.log, s3rver.log, agent-state/
-Restore it again:
+Where everything lives (kept; the control plane and the agent have been stopped):
+  work dir      $WORK
+  stored object $STORED
+                (the embedded object store: storage type local, dir objects/)
+  catalog       none yet: this control plane keeps runs in memory, they end with the process
+  dev TLS       $(dirname "$CA_FILE")/ca.crt, server.crt, server.key (reused by the next serve --dev)
+  also          cp.yaml, cp.log, agent.log, agent-state/, admin.token (operator API token),
+                restored.db, $RUN_ID.token (decryption token: holds the data key)
+
+Look at it yourself: start both again (same certificate, same store; runs live in memory, so
+the control plane starts with none), then use the operator CLI:
+  bash $WORK/start.sh        # prints the exports for the CLI
+  backupy-control-plane agents
+  backupy-control-plane run demo-nightly --wait     # prints the new run id
+  backupy-control-plane runs list
+  backupy-control-plane download RUN --out run.bkpy
+  backupy-control-plane token RUN > run.token
+  backupy-decrypt --token-file run.token --in run.bkpy --out restored.db
+(backupy-control-plane is $CP_BIN,
+ backupy-decrypt is $DECRYPT_BIN.)
+Restore this run again without any server:
   $DECRYPT_BIN \\
     --token-file $TOKEN_FILE --in $OBJECT --out $WORK/restored-again.db
-The control plane, the agent and s3rver have been stopped.
 EOF
 }
 
@@ -435,29 +461,27 @@ main() {
   build
   log "build ready in $((SECONDS - build_start)) s"
   # Everything the demo writes from here on (keys, tokens, the decrypted database) is readable
-  # by its owner only. (Not earlier: the build tree and node_modules keep the usual modes.)
+  # by its owner only. (Not earlier: the build tree keeps the usual modes.)
   umask 077
   WORK=$(mktemp -d /tmp/backupy-demo.XXXXXX)
   START_NS=$(date +%s%N)  # the demo's own time, build excluded
   log "work directory: $WORK"
   create_database
   log "demo database: $(human_size "$(stat -c %s "$DB")"), $SOURCE_COUNTS"
-  create_pki
   create_secrets
-  start_s3
-  log "s3rver listening on $S3_ENDPOINT (bucket backups)"
   write_cp_config
   start_control_plane
-  log "control plane listening on $CP_URL"
+  log "control plane (serve --dev, storage: local) listening on $CP_URL"
+  log "$DEV_NOTICE"
   start_agent
-  log "agent registered"
+  log "agent registered (BACKUPY_CA_FILE=$CA_FILE)"
   run_job
-  follow_run
   fetch_object
-  log "downloaded $S3_KEY ($(human_size "$SIZE"), sha256 matches)"
+  log "downloaded $RUN_ID.bkpy with the CLI ($(human_size "$SIZE"); size and sha256 checked, same bytes as the store's file)"
   restore_and_verify
-  log "restored with backupy-decrypt; row counts match, integrity_check ok"
+  log "restored with backupy-decrypt; SQL dump identical to the source, integrity_check ok"
   stop_processes
+  write_start_script
   summary
 }
 

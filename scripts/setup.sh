@@ -2,7 +2,15 @@
 # Installs every Debian package the project needs to build and test, then the Node test
 # tools (npm ci in tests/support/node).
 # Idempotent: when everything is already present it returns in well under a second.
+#   --no-test-tools   skip the Node test tools (scripts/demo.sh needs none of them)
 set -euo pipefail
+test_tools=true
+for arg in "$@"; do
+  case $arg in
+    --no-test-tools) test_tools=false ;;
+    *) echo "usage: scripts/setup.sh [--no-test-tools]" >&2; exit 2 ;;
+  esac
+done
 
 BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git
@@ -50,7 +58,7 @@ fi
 # node and npm come with the base image. npm ci runs only when node_modules is missing or
 # older than the lock file; npm writes node_modules/.package-lock.json on every install.
 NODE_TOOLS=tests/support/node
-if [[ ! -f $NODE_TOOLS/node_modules/.package-lock.json ||
+if $test_tools && [[ ! -f $NODE_TOOLS/node_modules/.package-lock.json ||
       $NODE_TOOLS/node_modules/.package-lock.json -ot $NODE_TOOLS/package-lock.json ]]; then
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     echo "setup: node and npm are required for the integration tests ($NODE_TOOLS);" \

@@ -2,18 +2,23 @@
 // runs list, run, download, token; src/, one file each). Server logic lives in
 // backupy::controlplane; this file only dispatches.
 #include <cctype>
+#include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "backupy/controlplane/agent_registry.hpp"
+#include "backupy/controlplane/dev_tls.hpp"
 #include "backupy/controlplane/server.hpp"
 #include "backupy/controlplane/server_config.hpp"
 #include "backupy/core/log.hpp"
+#include "backupy/core/time.hpp"
 #include "src/commands.hpp"
 
 namespace {
@@ -25,9 +30,12 @@ constexpr int kExitUsage = 2;
 
 constexpr std::string_view kUsage =
     "usage:\n"
-    "  backupy-control-plane serve --config FILE [--log-level LEVEL]\n"
+    "  backupy-control-plane serve --config FILE [--dev] [--log-level LEVEL]\n"
     "      Serve agents over WSS as configured in the YAML FILE. SIGHUP reloads FILE,\n"
     "      SIGTERM/SIGINT stop gracefully. LEVEL: trace|debug|info|warn|error (default info).\n"
+    "      --dev (for trying it out, not for production): no tls: section; a throwaway CA\n"
+    "      and server certificate are generated in dev-tls/ beside FILE (reused later) and\n"
+    "      the CA file agents must trust is printed.\n"
     "  backupy-control-plane hash-key\n"
     "      Read an agent key or an admin token from standard input (one line) and print\n"
     "      its sha256 hex, the value for agents[].key_sha256 or admin.token_sha256.\n"
@@ -101,9 +109,31 @@ int hash_key() {
   return 0;
 }
 
+// serve --dev: the generated certificate serves, and the operator learns which CA to trust
+// (stdout, so it shows up in a terminal whatever the log level, and the log).
+void use_dev_tls(cp::ServerConfig& config, cp::ServerOptions& options, const core::Logger& log) {
+  std::filesystem::path dir = options.config_file.parent_path();
+  if (dir.empty()) dir = ".";
+  const cp::DevTls dev = cp::ensure_dev_tls(dir / "dev-tls", config.listen_host);
+  config.tls = dev.tls;
+  options.dev_tls = dev.tls;
+  const std::string notice = cp::dev_tls_notice(dev);
+  std::cout << notice << std::endl;
+  log.info("dev_tls", {{"event", "dev_tls"},
+                       {"ca_file", dev.ca_file.string()},
+                       {"cert_file", dev.tls.cert_file.string()},
+                       {"generated", dev.generated},
+                       {"reason", dev.reason},
+                       {"not_after", core::iso8601_utc(static_cast<std::uint64_t>(
+                                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             dev.not_after.time_since_epoch())
+                                             .count()))}});
+}
+
 int serve(const std::vector<std::string_view>& args) {
   std::string config_file;
   core::LogLevel level = core::LogLevel::info;
+  bool dev = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view arg = args[i];
     std::string_view value;
@@ -115,7 +145,9 @@ int serve(const std::vector<std::string_view>& args) {
       if (i + 1 >= args.size()) return usage_error(std::string(arg) + " needs a value");
       value = args[++i];
     }
-    if (name == "--config") {
+    if (arg == "--dev") {
+      dev = true;
+    } else if (name == "--config") {
       config_file = value;
     } else if (name == "--log-level") {
       const auto parsed = core::parse_log_level(value);
@@ -130,9 +162,11 @@ int serve(const std::vector<std::string_view>& args) {
   core::configure_logging({level, {}});
   const core::Logger log("control-plane");
   try {
-    cp::ServerConfig config = cp::load_server_config(config_file);
+    cp::ServerConfig config =
+        cp::load_server_config(config_file, dev ? cp::TlsSource::dev : cp::TlsSource::yaml);
     cp::ServerOptions options;
     options.config_file = config_file;
+    if (dev) use_dev_tls(config, options, log);
     cp::Server server(std::move(config), options);
     server.run();
   } catch (const std::exception& e) {

@@ -69,11 +69,13 @@ ControlPlane::~ControlPlane() = default;
 void ControlPlane::write_config(const std::string& agent_config_yaml) {
   options_.agent_config_yaml = agent_config_yaml;
   std::ofstream out(config_file_);
-  out << "listen: \"127.0.0.1:" << port_ << "\"\n"
-      << "tls:\n"
-      << "  cert_file: " << (ws_.pki() / "server.crt").string() << "\n"
-      << "  key_file: " << (ws_.pki() / "server.key").string() << "\n"
-      << "heartbeat_interval_sec: " << options_.heartbeat_interval_sec << "\n"
+  out << "listen: \"127.0.0.1:" << port_ << "\"\n";
+  if (!options_.dev_mode) {
+    out << "tls:\n"
+        << "  cert_file: " << (ws_.pki() / "server.crt").string() << "\n"
+        << "  key_file: " << (ws_.pki() / "server.key").string() << "\n";
+  }
+  out << "heartbeat_interval_sec: " << options_.heartbeat_interval_sec << "\n"
       << "ping_interval_sec: " << options_.ping_interval_sec << "\n"
       << "delivery_ack: " << (options_.delivery_ack ? "true" : "false") << "\n"
       << "agents:\n"
@@ -114,10 +116,11 @@ void ControlPlane::write_config(const std::string& agent_config_yaml) {
 
 void ControlPlane::start() {
   const auto out = ws_.dir() / ("cp-" + std::to_string(++generation_) + ".log");
-  process_ =
-      std::make_unique<Process>(std::vector<std::string>{BACKUPY_CONTROL_PLANE_BIN, "serve",
-                                                         "--config", config_file_.string()},
-                                std::map<std::string, std::string>{}, out, ws_.dir() / "cp.stderr");
+  std::vector<std::string> argv = {BACKUPY_CONTROL_PLANE_BIN, "serve", "--config",
+                                   config_file_.string()};
+  if (options_.dev_mode) argv.push_back("--dev");
+  process_ = std::make_unique<Process>(std::move(argv), std::map<std::string, std::string>{}, out,
+                                       ws_.dir() / "cp.stderr");
   log_ = std::make_unique<LogWatcher>(out);
   const auto listening = log_->wait_for(event_is("listening"), 20s);
   if (!listening) {
@@ -128,6 +131,10 @@ void ControlPlane::start() {
     port_ = bound;
     write_config(options_.agent_config_yaml);  // pin the port for restarts
   }
+}
+
+std::filesystem::path ControlPlane::ca_file() const {
+  return options_.dev_mode ? ws_.dir() / "dev-tls" / "ca.crt" : ws_.pki() / "ca.crt";
 }
 
 void ControlPlane::reload(const std::string& agent_config_yaml) {
@@ -147,7 +154,7 @@ ApiReply ControlPlane::api(const std::string& method, const std::string& path,
                                    "--silent",
                                    "--show-error",
                                    "--cacert",
-                                   (ws_.pki() / "ca.crt").string(),
+                                   ca_file().string(),
                                    "--request",
                                    method,
                                    "--write-out",

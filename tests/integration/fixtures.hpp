@@ -71,6 +71,8 @@ struct ControlPlaneOptions {
   std::string storage_access_key_id = "backupy-test";
   std::string storage_secret_access_key = "backupy-test-secret-key";
   int storage_url_ttl_sec = 3600;
+  // serve --dev: no tls: section; the control plane generates <workspace>/dev-tls/ (ca_file()).
+  bool dev_mode = false;
 };
 
 // An operator API answer: HTTP status and body (json() parses it; discarded if not JSON).
@@ -89,6 +91,8 @@ class ControlPlane {
   LogWatcher& log() { return *log_; }
   Process& process() { return *process_; }
   std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
+  // The CA clients must trust: the test PKI's, or in dev mode the generated one.
+  std::filesystem::path ca_file() const;
 
   // Rewrites the YAML (same port) and sends SIGHUP.
   void reload(const std::string& agent_config_yaml);

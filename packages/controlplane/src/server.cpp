@@ -118,7 +118,11 @@ struct Server::Impl {
     if (state.options.config_file.empty())
       return fail_reload("no configuration file to reload", false);
     try {
-      return apply(load_server_config(state.options.config_file));
+      const std::optional<TlsFiles>& dev_tls = state.options.dev_tls;
+      ServerConfig config =
+          load_server_config(state.options.config_file, dev_tls ? TlsSource::dev : TlsSource::yaml);
+      if (dev_tls) config.tls = *dev_tls;
+      return apply(std::move(config));
     } catch (const ConfigError& e) {
       return fail_reload(e.what());
     }

@@ -129,6 +129,15 @@ std::uint32_t interval(const YamlReader& reader, const YAML::Node& root, std::st
       reader.opt_uint(root, "", key, kMaxIntervalSec, 1).value_or(fallback));
 }
 
+// The line of `key` itself in a mapping (a block mapping's value starts on the next line).
+int key_line(const YAML::Node& map, std::string_view key) {
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const YAML::Node name = it->first;  // a copy: it-> yields a temporary proxy
+    if (name.IsScalar() && name.Scalar() == key) return YamlReader::line_of(name, map);
+  }
+  return YamlReader::line_of(map, map);
+}
+
 YAML::Node load_yaml(const YamlReader& reader, std::string_view yaml) {
   try {
     return YAML::Load(std::string(yaml));
@@ -140,7 +149,7 @@ YAML::Node load_yaml(const YamlReader& reader, std::string_view yaml) {
 }  // namespace
 
 ServerConfig parse_server_config(std::string_view yaml, std::string_view source_name,
-                                 const std::filesystem::path& base_dir) {
+                                 const std::filesystem::path& base_dir, TlsSource tls_source) {
   const YamlReader reader{std::string(source_name)};
   const YAML::Node root = load_yaml(reader, yaml);
   if (!root.IsDefined() || root.IsNull()) reader.fail(1, "", "is empty (expected a mapping)");
@@ -152,12 +161,25 @@ ServerConfig parse_server_config(std::string_view yaml, std::string_view source_
   ServerConfig config;
   parse_listen(reader, root, config);
 
-  if (!YamlReader::has(root, "tls"))
-    reader.fail(YamlReader::line_of(root, root), "tls", "is required");
-  const YAML::Node tls = root["tls"];
-  reader.expect_map(tls, "tls", {"cert_file", "key_file"});
-  config.tls.cert_file = resolve_readable(reader, tls, "cert_file", base_dir);
-  config.tls.key_file = resolve_readable(reader, tls, "key_file", base_dir);
+  // serve --dev brings its own certificate (dev_tls.hpp); a `tls:` section as well would leave
+  // it unclear which one agents must trust, so that combination is refused.
+  if (tls_source == TlsSource::dev) {
+    if (YamlReader::has(root, "tls")) {
+      reader.fail(key_line(root, "tls"), "tls",
+                  "must not be given with serve --dev (dev mode generates its own certificate "
+                  "in dev-tls/ beside this file): remove the section or serve without --dev");
+    }
+  } else {
+    if (!YamlReader::has(root, "tls")) {
+      reader.fail(YamlReader::line_of(root, root), "tls",
+                  "is required (or try it out with `serve --dev`, which generates a throwaway "
+                  "certificate)");
+    }
+    const YAML::Node tls = root["tls"];
+    reader.expect_map(tls, "tls", {"cert_file", "key_file"});
+    config.tls.cert_file = resolve_readable(reader, tls, "cert_file", base_dir);
+    config.tls.key_file = resolve_readable(reader, tls, "key_file", base_dir);
+  }
 
   config.heartbeat_interval_sec = interval(reader, root, "heartbeat_interval_sec", 30);
   config.ping_interval_sec = interval(reader, root, "ping_interval_sec", 30);
@@ -178,7 +200,7 @@ ServerConfig parse_server_config(std::string_view yaml, std::string_view source_
   return config;
 }
 
-ServerConfig load_server_config(const std::filesystem::path& file) {
+ServerConfig load_server_config(const std::filesystem::path& file, TlsSource tls_source) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
     const int err = errno;
@@ -190,7 +212,8 @@ ServerConfig load_server_config(const std::filesystem::path& file) {
   if (in.bad()) throw ConfigError(file.string() + ": read error", 0);
   std::filesystem::path base = file.parent_path();
   if (base.empty()) base = ".";
-  return parse_server_config(text.str(), file.string(), std::filesystem::absolute(base));
+  return parse_server_config(text.str(), file.string(), std::filesystem::absolute(base),
+                             tls_source);
 }
 
 }  // namespace backupy::controlplane

@@ -56,6 +56,29 @@ TEST_F(ServerConfigTest, AnEmptyOrAbsentCronMakesAManualOnlyJob) {
   EXPECT_EQ(parse(join_lines(lines)).agents[0].config.jobs(0).cron(), "");
 }
 
+TEST_F(ServerConfigTest, DevModeNeedsNoTlsSectionAndLeavesTheFilesToTheCaller) {
+  std::vector<std::string> lines = base_lines();
+  lines.erase(lines.begin() + 1, lines.begin() + 4);
+  const ServerConfig config =
+      parse_server_config(join_lines(lines), "cp.yaml", dir_.path(), TlsSource::dev);
+  EXPECT_TRUE(config.tls.cert_file.empty());
+  EXPECT_TRUE(config.tls.key_file.empty());
+  ASSERT_EQ(config.agents.size(), 1u);
+}
+
+TEST_F(ServerConfigTest, DevModeRefusesATlsSection) {
+  try {
+    parse_server_config(join_lines(base_lines()), "cp.yaml", dir_.path(), TlsSource::dev);
+    FAIL() << "a tls: section was accepted with --dev";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "cp.yaml:2: tls must not be given with serve --dev (dev mode generates its own "
+              "certificate in dev-tls/ beside this file): remove the section or serve without "
+              "--dev");
+    EXPECT_EQ(e.line(), 2);
+  }
+}
+
 TEST_F(ServerConfigTest, ParsesTheFullExample) {
   std::filesystem::copy_file(BACKUPY_CONFIG_EXAMPLE, dir_.path() / "cp.yaml");
   const ServerConfig config = load_server_config(dir_.path() / "cp.yaml");
@@ -348,7 +371,8 @@ std::vector<ErrorCase> error_cases() {
       {"MissingTlsFile", [](auto& l) { set_line(l, 3, "  cert_file: missing.crt"); },
        "cp.yaml:3: tls.cert_file cannot read \"$DIR/missing.crt\": No such file or directory"},
       {"MissingTls", [](auto& l) { l.erase(l.begin() + 1, l.begin() + 4); },
-       "cp.yaml:1: tls is required"},
+       "cp.yaml:1: tls is required (or try it out with `serve --dev`, which generates a "
+       "throwaway certificate)"},
       {"MissingTlsKeyFile", [](auto& l) { l.erase(l.begin() + 3); },
        "cp.yaml:3: tls.key_file is required"},
       {"BadListen", [](auto& l) { set_line(l, 1, "listen: example.org:80"); },

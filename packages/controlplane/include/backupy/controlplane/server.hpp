@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "backupy/controlplane/server_config.hpp"
@@ -28,6 +29,9 @@ struct ServerOptions {
   std::chrono::milliseconds register_timeout{10'000};
   // HTTP/TLS handshake budget per connection, from accept to a complete request.
   std::chrono::milliseconds handshake_timeout{10'000};
+  // serve --dev: the generated certificate (dev_tls.hpp). Reloads then read the YAML with
+  // TlsSource::dev and keep serving these files.
+  std::optional<TlsFiles> dev_tls;
 };
 
 struct ReloadResult {

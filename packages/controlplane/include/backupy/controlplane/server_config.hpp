@@ -4,7 +4,7 @@
 // Format (see packages/controlplane/config.example.yaml for a commented copy):
 //
 //   listen: "127.0.0.1:8443"      # host:port ("[::1]:8443" for IPv6); port 0 = any free port
-//   tls:
+//   tls:                           # required, except with `serve --dev` (then forbidden)
 //     cert_file: server.crt        # PEM chain; relative paths are relative to the YAML file
 //     key_file: server.key         # PEM private key
 //   heartbeat_interval_sec: 30     # sent to agents in RegisterAck            (default 30)
@@ -160,12 +160,19 @@ struct ServerConfig {
   SchedulingConfig scheduling;
 };
 
+// Where the listener's certificate comes from: the YAML's `tls:` section (required), or
+// `serve --dev`, which generates one (dev_tls.hpp): `tls:` is then an error and
+// ServerConfig::tls stays empty for the caller to fill in.
+enum class TlsSource { yaml, dev };
+
 // Reads and validates the YAML file. Relative TLS paths resolve against the file's directory;
 // messages name the file as given. Throws ConfigError.
-ServerConfig load_server_config(const std::filesystem::path& file);
+ServerConfig load_server_config(const std::filesystem::path& file,
+                                TlsSource tls_source = TlsSource::yaml);
 
 // Same, from text. source_name prefixes messages; base_dir resolves relative TLS paths.
 ServerConfig parse_server_config(std::string_view yaml, std::string_view source_name,
-                                 const std::filesystem::path& base_dir);
+                                 const std::filesystem::path& base_dir,
+                                 TlsSource tls_source = TlsSource::yaml);
 
 }  // namespace backupy::controlplane
