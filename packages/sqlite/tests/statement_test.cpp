@@ -1,14 +1,13 @@
-#include "statement.hpp"
+#include "backupy/sqlite/statement.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <memory>
 
-#include "backupy/state/state_db.hpp"
-#include "sqlite_error.hpp"
+#include "backupy/sqlite/error.hpp"
 
-namespace backupy::state::detail {
+namespace backupy::sqlite {
 namespace {
 
 using ::testing::HasSubstr;
@@ -74,7 +73,7 @@ TEST_F(StatementTest, ErrorsCarryTheSqlAndTheReason) {
   try {
     Statement(db_.get(), "SELEKT 1");
     FAIL() << "prepare must fail";
-  } catch (const StateError& e) {
+  } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("SELEKT 1"));
     EXPECT_THAT(e.what(), HasSubstr("syntax error"));
   }
@@ -82,7 +81,7 @@ TEST_F(StatementTest, ErrorsCarryTheSqlAndTheReason) {
   try {
     Statement(db_.get(), "INSERT INTO t (id) VALUES (1)").run();
     FAIL() << "duplicate key must fail";
-  } catch (const StateError& e) {
+  } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("UNIQUE constraint failed"));
   }
 }
@@ -95,4 +94,4 @@ TEST_F(StatementTest, MovedFromStatementIsInert) {
 }
 
 }  // namespace
-}  // namespace backupy::state::detail
+}  // namespace backupy::sqlite

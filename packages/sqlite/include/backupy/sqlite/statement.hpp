@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace backupy::state::detail {
+namespace backupy::sqlite {
 
 class Statement {
  public:
@@ -24,7 +24,7 @@ class Statement {
   Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind_text(int index, std::string_view text);
 
-  // True while a row is available; false when done. Throws StateError.
+  // True while a row is available; false when done. Throws sqlite::Error.
   bool step();
   // Steps a statement that returns no rows (INSERT/UPDATE/DELETE).
   void run();
@@ -59,4 +59,4 @@ class ScopedReset {
   Statement& stmt_;
 };
 
-}  // namespace backupy::state::detail
+}  // namespace backupy::sqlite
