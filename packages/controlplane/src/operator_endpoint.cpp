@@ -2,6 +2,7 @@
 
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
+#include "backupy/sqlite/error.hpp"
 #include "hmac.hpp"
 
 namespace backupy::controlplane::detail {
@@ -74,7 +75,18 @@ ApiResponse serve_operator_request(ServerState& state, const ApiRequest& request
 
 void note_run_result(ServerState& state, std::string_view agent_id,
                      const backup::v1::Envelope& envelope) {
-  apply_run_result(state.runs, state.log, agent_id, envelope);
+  try {
+    apply_run_result(state.runs, state.log, agent_id, envelope);
+  } catch (const sqlite::Error& e) {
+    // Fail-stop: the result is not stored, and this process already counts its outbox entry
+    // as delivered (DeliveryLedger). Stopping before the DeliveryAck makes the agent replay
+    // it to the restarted server instead of losing it.
+    state.log.error("catalog_write_failed", {{"event", "catalog_write_failed"},
+                                             {"what", "run result"},
+                                             {"agent_id", agent_id},
+                                             {"error", e.what()}});
+    throw;
+  }
 }
 
 }  // namespace backupy::controlplane::detail

@@ -6,6 +6,7 @@
 #include "backupy/core/hex.hpp"
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
+#include "catalog.hpp"
 
 namespace backupy::controlplane::detail {
 
@@ -51,6 +52,67 @@ RunKey::~RunKey() {
   crypto::secure_wipe(bytes_);
 }
 
+void RunKey::assign(std::span<const std::uint8_t, kSize> bytes) {
+  std::copy(bytes.begin(), bytes.end(), bytes_.begin());
+}
+
+// The fields a change may touch: what persist() restores when the catalog refuses a change,
+// so that memory never shows what the catalog does not hold.
+struct RunStore::Fields {
+  RunStatus status;
+  std::uint64_t sent_ms;
+  std::uint64_t finished_ms;
+  std::string current_step;
+  std::uint32_t progress_percent;
+  std::string error;
+  bool completed;
+  std::uint64_t size_bytes;
+  std::string sha256;
+  std::string compression;
+  std::string db_engine_version;
+  std::uint64_t updates;
+
+  static Fields of(const RunRecord& run) {
+    return {run.status,           run.sent_ms,     run.finished_ms,       run.current_step,
+            run.progress_percent, run.error,       run.completed,         run.size_bytes,
+            run.sha256,           run.compression, run.db_engine_version, run.updates};
+  }
+  void restore(RunRecord& run) const {
+    run.status = status;
+    run.sent_ms = sent_ms;
+    run.finished_ms = finished_ms;
+    run.current_step = current_step;
+    run.progress_percent = progress_percent;
+    run.error = error;
+    run.completed = completed;
+    run.size_bytes = size_bytes;
+    run.sha256 = sha256;
+    run.compression = compression;
+    run.db_engine_version = db_engine_version;
+    run.updates = updates;
+  }
+};
+
+RunStore::RunStore(Catalog* catalog) : catalog_(catalog) {
+  catalog_->load_runs([this](const std::string& run_id) -> RunRecord& {
+    return runs_.try_emplace(run_id).first->second;
+  });
+  for (const auto& [id, run] : runs_) last_sequence_ = std::max(last_sequence_, run.sequence);
+  catalog_->load_idempotency_keys([this](std::string key, std::string run_id) {
+    idempotency_keys_.insert_or_assign(std::move(key), std::move(run_id));
+  });
+}
+
+void RunStore::persist(RunRecord& run, const Fields& before, const CatalogJobUpdate* update) {
+  if (catalog_ == nullptr) return;
+  try {
+    catalog_->update_run(run, update);
+  } catch (...) {
+    before.restore(run);
+    throw;
+  }
+}
+
 RunRecord& RunStore::create(const std::string& job_id, const std::string& agent_id,
                             RunTrigger trigger) {
   std::string run_id;
@@ -66,6 +128,14 @@ RunRecord& RunStore::create(const std::string& job_id, const std::string& agent_
   run.created_ms = core::now_ms();
   run.sequence = ++last_sequence_;
   run.trigger = trigger;
+  if (catalog_ != nullptr) {
+    try {
+      catalog_->insert_run(run);
+    } catch (...) {
+      runs_.erase(it);
+      throw;
+    }
+  }
   return run;
 }
 
@@ -91,19 +161,23 @@ std::vector<RunRecord*> RunStore::undelivered(std::string_view agent_id) {
 }
 
 void RunStore::mark_sent(RunRecord& run, std::uint64_t now_ms) {
+  const Fields before = Fields::of(run);
   run.sent_ms = now_ms;
   run.status = RunStatus::queued;
   run.finished_ms = 0;
   run.progress_percent = 0;
   run.current_step.clear();
   run.error.clear();
+  persist(run, before, nullptr);
 }
 
 void RunStore::fail(RunRecord& run, std::string reason, std::uint64_t now_ms) {
   if (is_finished(run.status)) return;
+  const Fields before = Fields::of(run);
   run.status = RunStatus::failed;
   run.error = std::move(reason);
   run.finished_ms = now_ms;
+  persist(run, before, nullptr);
 }
 
 std::vector<const RunRecord*> RunStore::list(const RunFilter& filter) const {
@@ -122,6 +196,7 @@ std::vector<const RunRecord*> RunStore::list(const RunFilter& filter) const {
 }
 
 void RunStore::erase(std::string_view run_id) {
+  if (catalog_ != nullptr) catalog_->erase_run(run_id);  // first: a failure changes nothing
   if (const auto it = runs_.find(run_id); it != runs_.end()) runs_.erase(it);
   std::erase_if(idempotency_keys_, [&](const auto& entry) { return entry.second == run_id; });
 }
@@ -137,6 +212,7 @@ RunRecord* RunStore::find_by_idempotency_key(std::string_view key) {
 }
 
 void RunStore::remember_idempotency_key(std::string key, std::string run_id) {
+  if (catalog_ != nullptr) catalog_->insert_idempotency_key(key, run_id);
   idempotency_keys_.insert_or_assign(std::move(key), std::move(run_id));
 }
 
@@ -145,9 +221,18 @@ RunRecord* RunStore::owned_by(std::string_view agent_id, std::string_view run_id
   return run != nullptr && run->agent_id == agent_id ? run : nullptr;
 }
 
+void RunStore::record(RunRecord& run, const Fields& before, std::string_view kind) {
+  if (catalog_ == nullptr) return;
+  const CatalogJobUpdate row{
+      std::string(kind),    core::now_ms(),   std::string(to_string(run.status)),
+      run.progress_percent, run.current_step, run.error};
+  persist(run, before, &row);
+}
+
 RunRecord* RunStore::apply(std::string_view agent_id, const backup::v1::JobUpdate& update) {
   RunRecord* run = owned_by(agent_id, update.run_id());
   if (run == nullptr || is_finished(run->status)) return nullptr;
+  const Fields before = Fields::of(*run);
   switch (update.status()) {
     case backup::v1::QUEUED: run->status = RunStatus::queued; break;
     case backup::v1::RUNNING: run->status = RunStatus::running; break;
@@ -161,6 +246,7 @@ RunRecord* RunStore::apply(std::string_view agent_id, const backup::v1::JobUpdat
   run->error = update.error_message();
   if (is_finished(run->status)) run->finished_ms = core::now_ms();
   ++run->updates;
+  record(*run, before, "job_update");
   return run;
 }
 
@@ -168,6 +254,7 @@ RunRecord* RunStore::apply(std::string_view agent_id,
                            const backup::v1::BackupCompleted& completed) {
   RunRecord* run = owned_by(agent_id, completed.run_id());
   if (run == nullptr || run->completed) return nullptr;
+  const Fields before = Fields::of(*run);
   if (run->finished_ms == 0) run->finished_ms = core::now_ms();
   run->status = RunStatus::success;
   run->progress_percent = 100;
@@ -178,6 +265,7 @@ RunRecord* RunStore::apply(std::string_view agent_id,
   run->compression = completed.compression();
   run->db_engine_version = completed.db_engine_version();
   ++run->updates;
+  record(*run, before, "backup_completed");
   return run;
 }
 

@@ -1,10 +1,14 @@
 #pragma once
-// Backup runs the control plane dispatched, kept in memory for the life of the process
-// (private to the package; the SQLite catalog replaces this with a later issue).
+// Backup runs the control plane dispatched (private to the package).
 //
-// A run is created by the operator API, sent to its agent as RunBackup, and then follows the
-// agent's JobUpdate / BackupCompleted results. Its data encryption key stays here so that
-// decryption tokens can be issued later; it is wiped when the run goes away.
+// A run is created by the operator API or the schedule, sent to its agent as RunBackup, and
+// then follows the agent's JobUpdate / BackupCompleted results. Its data encryption key stays
+// here so that decryption tokens can be issued later; it is wiped when the run goes away.
+//
+// With a Catalog the store loads every run at construction and writes every change through
+// (one transaction each) before it shows in memory: a change the catalog refuses throws
+// sqlite::Error and leaves the run as it was. The map stays as the cache every read uses.
+// Without one (unit tests) runs live in memory for the life of the process.
 #include <array>
 #include <cstdint>
 #include <map>
@@ -37,6 +41,8 @@ class RunKey {
   RunKey(const RunKey&) = delete;
   RunKey& operator=(const RunKey&) = delete;
   std::span<const std::uint8_t, kSize> bytes() const { return bytes_; }
+  // Replaces the key (a DEK unsealed from the catalog).
+  void assign(std::span<const std::uint8_t, kSize> bytes);
 
  private:
   std::array<std::uint8_t, kSize> bytes_{};
@@ -78,8 +84,16 @@ struct RunFilter {
 // "queued", "running", ... (any case) -> the status; nullopt for other text.
 std::optional<RunStatus> parse_run_status(std::string_view text);
 
+class Catalog;
+struct CatalogJobUpdate;
+
 class RunStore {
  public:
+  RunStore() = default;  // in memory
+  // Loads every run and idempotency key of catalog (which must outlive the store) and writes
+  // through to it from now on. Throws sqlite::Error if the catalog cannot be read.
+  explicit RunStore(Catalog* catalog);
+
   // A queued, not yet sent run with a fresh run id ("run-" + 16 hex), DEK and S3 key
   // "agents/<agent>/<job>/<run id>.bkpy". The reference stays valid until erase().
   RunRecord& create(const std::string& job_id, const std::string& agent_id,
@@ -105,7 +119,7 @@ class RunStore {
   // The runs matching filter, newest first, at most filter.limit.
   std::vector<const RunRecord*> list(const RunFilter& filter) const;
 
-  // Idempotency-Key -> run id, for the life of the process.
+  // Idempotency-Key -> run id (kept with the run: erase() forgets its keys).
   RunRecord* find_by_idempotency_key(std::string_view key);
   void remember_idempotency_key(std::string key, std::string run_id);
 
@@ -120,7 +134,14 @@ class RunStore {
 
  private:
   RunRecord* owned_by(std::string_view agent_id, std::string_view run_id);
+  // Stores run's fields (and update) in the catalog; on failure puts run back as `before` was
+  // and rethrows.
+  struct Fields;
+  void persist(RunRecord& run, const Fields& before, const CatalogJobUpdate* update);
+  // persist() with a job_updates row of `kind` describing run's new state.
+  void record(RunRecord& run, const Fields& before, std::string_view kind);
 
+  Catalog* catalog_ = nullptr;
   std::uint64_t last_sequence_ = 0;
   std::map<std::string, RunRecord, std::less<>> runs_;  // node-based: references stay valid
   std::map<std::string, std::string, std::less<>> idempotency_keys_;

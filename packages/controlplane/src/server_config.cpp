@@ -147,7 +147,7 @@ ServerConfig parse_server_config(std::string_view yaml, std::string_view source_
   reader.expect_map(root, "",
                     {"listen", "tls", "heartbeat_interval_sec", "ping_interval_sec",
                      "idle_timeout_sec", "max_message_bytes", "delivery_ack", "agents", "admin",
-                     "storage", "token_signing_key_file"});
+                     "storage", "token_signing_key_file", "catalog_file", "master_key_file"});
 
   ServerConfig config;
   parse_listen(reader, root, config);
@@ -174,6 +174,7 @@ ServerConfig parse_server_config(std::string_view yaml, std::string_view source_
   config.admin_token_sha256 = detail::parse_admin(reader, root);
   config.storage = detail::parse_storage(reader, root, base_dir);
   config.token_signing_key = detail::parse_token_signing_key(reader, root, base_dir);
+  detail::parse_catalog(reader, root, base_dir, config);
   return config;
 }
 

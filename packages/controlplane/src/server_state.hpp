@@ -24,6 +24,8 @@
 
 namespace backupy::controlplane::detail {
 
+class Catalog;
+
 // WebSocket close codes the server uses.
 inline constexpr std::uint16_t kCloseNormal = 1000;
 inline constexpr std::uint16_t kCloseGoingAway = 1001;
@@ -60,7 +62,10 @@ struct ServerState {
   // TCP connections still open (TLS/HTTP stage or WebSocket), for a prompt shutdown.
   std::size_t open_connections = 0;
   bool stopping = false;
-  // Runs dispatched through the operator API (in memory until the catalog lands).
+  // The catalog (catalog_file), opened by the Server; null for a configuration without one
+  // (unit tests). Declared before the stores that write into it.
+  std::unique_ptr<Catalog> catalog;
+  // Runs dispatched through the operator API or the schedule (persisted in the catalog).
   RunStore runs;
   // What each agent last reported (GET /v1/agents).
   AgentStatusBoard agent_status;

@@ -52,6 +52,11 @@ Statement& Statement::bind_text(int index, std::string_view text) {
   return *this;
 }
 
+Statement& Statement::bind_null(int index) {
+  if (sqlite3_bind_null(stmt_, index) != SQLITE_OK) fail("cannot bind NULL on");
+  return *this;
+}
+
 bool Statement::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;

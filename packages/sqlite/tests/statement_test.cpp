@@ -41,6 +41,13 @@ TEST_F(StatementTest, BindsStepsAndReadsColumns) {
   EXPECT_FALSE(select.step());
 }
 
+TEST_F(StatementTest, BindsNull) {
+  Statement(db_.get(), "INSERT INTO t (id, b) VALUES (1, ?1)").bind_null(1).run();
+  Statement select(db_.get(), "SELECT b FROM t");
+  ASSERT_TRUE(select.step());
+  EXPECT_TRUE(select.column_is_null(0));
+}
+
 TEST_F(StatementTest, EmptyBlobIsNotNull) {
   Statement(db_.get(), "INSERT INTO t (id, b) VALUES (1, ?1)").bind_blob(1, {}).run();
   Statement select(db_.get(), "SELECT b FROM t");

@@ -47,6 +47,11 @@
 //     url_ttl_sec: 3600            # both types: lifetime of URLs (1-604800, default 3600)
 //   token_signing_key_file: token.key     # HMAC key of decryption tokens (>= 32 bytes after
 //                                  # trimming whitespace); absent = random per process start
+//   catalog_file: catalog.db       # the SQLite (WAL) catalog of agents, sessions, runs, results
+//                                  # (default catalog.db beside the YAML; relative to the YAML)
+//   master_key_file: master.key    # seals each run's data key in the catalog (>= 32 bytes after
+//                                  # trimming whitespace); absent = <catalog dir>/master.key,
+//                                  # generated (32 random bytes, hex, 0600) on the first start
 //
 // Enumerations: target type postgresql|mysql|mariadb|mongodb|redis|sqlite; connection strategy
 // tcp|docker_exec|unix_socket (default tcp); compression zstd|gzip|none (default zstd); health
@@ -142,6 +147,13 @@ struct ServerConfig {
   // HMAC-SHA256 key of decryption tokens (token_signing_key_file's trimmed contents). Empty: the
   // server generates a random 32-byte key when it starts (tokens then die with the process).
   std::string token_signing_key;
+  // The catalog file (absolute). Empty only in configurations built in code (unit tests): runs
+  // then live in memory for the life of the process. Read at start-up; a reload keeps the
+  // catalog the server opened.
+  std::filesystem::path catalog_file;
+  // master_key_file's trimmed contents (registered with the log redactor). Empty: the server
+  // uses <catalog dir>/master.key, generating it on the first start.
+  std::string master_key;
 };
 
 // Reads and validates the YAML file. Relative TLS paths resolve against the file's directory;

@@ -23,6 +23,7 @@ class Statement {
   Statement& bind(int index, std::int64_t value);
   Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind_text(int index, std::string_view text);
+  Statement& bind_null(int index);
 
   // True while a row is available; false when done. Throws sqlite::Error.
   bool step();
