@@ -1,5 +1,7 @@
 #include "operator_endpoint.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
 #include "backupy/sqlite/error.hpp"
@@ -70,7 +72,18 @@ ApiResponse serve_operator_request(ServerState& state, const ApiRequest& request
   const std::unique_ptr<ObjectStore> store = state.object_store(*config);
   ApiContext context{*config,     state.runs,     gateway,   state.signing_key(),
                      store.get(), core::now_ms(), state.log, state.reload};
-  return handle_operator_request(request, context);
+  try {
+    return handle_operator_request(request, context);
+  } catch (const sqlite::Error& e) {
+    // The run store put memory back as it was: the request changed nothing the catalog lacks.
+    state.log.error("catalog_write_failed",
+                    {{"event", "catalog_write_failed"},
+                     {"what", "operator request"},
+                     {"path", request.target.substr(0, request.target.find('?'))},
+                     {"error", e.what()}});
+    return {503, nlohmann::json({{"error", std::string("catalog unavailable: ") + e.what()}})
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+  }
 }
 
 void note_run_result(ServerState& state, std::string_view agent_id,
