@@ -133,8 +133,9 @@ class Catalog {
 
 // The master key for the catalog: config.master_key if configured, else the contents of
 // <catalog dir>/master.key, generated (32 random bytes as hex, 0600, written atomically) when
-// missing, with a warning that production should keep the key elsewhere. Registered with the
-// log redactor. Throws std::runtime_error naming the file if it cannot be read or created.
+// missing, with a warning that production should keep the key elsewhere — unless the catalog
+// already exists (its key is lost: an error, never a replacement). Registered with the log
+// redactor. Throws std::runtime_error naming the file if it cannot be read or created.
 std::string catalog_master_key(const std::filesystem::path& catalog_file,
                                const std::string& configured, const core::Logger& log);
 

@@ -35,6 +35,15 @@ std::string catalog_master_key(const std::filesystem::path& catalog_file,
     core::register_secret(key);
     return key;
   }
+  // The key is written before the catalog is first created: a catalog without it lost its key.
+  // A new key could not open its data keys, so say what is missing instead of replacing it.
+  std::error_code ec;
+  if (std::filesystem::exists(catalog_file, ec)) {
+    throw std::runtime_error("catalog " + catalog_file.string() + " exists but its master key " +
+                             file.string() +
+                             " does not: restore the key the catalog was created with (or name "
+                             "it in master_key_file); a new key cannot unseal its data keys");
+  }
   crypto::Bytes random = crypto::random_bytes(32);
   std::string key = core::to_hex(random);
   crypto::secure_wipe(random);

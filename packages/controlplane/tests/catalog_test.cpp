@@ -258,6 +258,18 @@ TEST_F(CatalogTest, GeneratesAPrivateMasterKeyOnceAndReusesIt) {
   // A configured key wins, and the file is left alone.
   EXPECT_EQ(catalog_master_key(file(), kMasterKey, log_), kMasterKey);
 
+  // A catalog whose generated key went missing is not given a new one.
+  open(first);
+  std::filesystem::remove(key_file);
+  try {
+    catalog_master_key(file(), "", log_);
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("catalog " + file().string() + " exists but its master key " +
+                                    key_file.string() + " does not"));
+  }
+  EXPECT_FALSE(std::filesystem::exists(key_file));
+
   write_text(key_file, "short\n");
   try {
     catalog_master_key(file(), "", log_);
