@@ -434,13 +434,14 @@ Where everything lives (kept; the control plane and the agent have been stopped)
   work dir      $WORK
   stored object $STORED
                 (the embedded object store: storage type local, dir objects/)
-  catalog       none yet: this control plane keeps runs in memory, they end with the process
+  catalog       $WORK/catalog.db (SQLite: agents, sessions, runs, results; data keys sealed
+                under $WORK/master.key, generated on the first start)
   dev TLS       $(dirname "$CA_FILE")/ca.crt, server.crt, server.key (reused by the next serve --dev)
   also          cp.yaml, cp.log, agent.log, agent-state/, admin.token (operator API token),
                 restored.db, $RUN_ID.token (decryption token: holds the data key)
 
-Look at it yourself: start both again (same certificate, same store; runs live in memory, so
-the control plane starts with none), then use the operator CLI:
+Look at it yourself: start both again (same certificate, same store, same catalog: the run
+above is still listed), then use the operator CLI:
   bash $WORK/start.sh        # prints the exports for the CLI
   backupy-control-plane agents
   backupy-control-plane run demo-nightly --wait     # prints the new run id

@@ -26,6 +26,7 @@
 #include <variant>
 #include <vector>
 
+#include "agent_results.hpp"
 #include "backupy/core/hex.hpp"
 #include "backupy/core/log.hpp"
 #include "backupy/core/time.hpp"
@@ -240,8 +241,10 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
         log_result(envelope);
         return note_run_result(state_, agent_id_, envelope);
       case Envelope::kHealthCheckResult:
-      case Envelope::kDiscoveryReport:
       case Envelope::kLogEvent:
+        log_result(envelope);
+        return note_agent_result(state_, agent_id_, envelope);  // the catalog
+      case Envelope::kDiscoveryReport:
       case Envelope::kRestoreUpdate: return log_result(envelope);
       default:
         emit(core::LogLevel::warn, "unexpected_message",
@@ -284,7 +287,7 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
     if (config.delivery_ack) ack->add_server_capabilities(std::string(wire::kCapDeliveryAck));
     sent_config_ = entry->config.SerializeAsString();
     state_.agent_status.on_register(agent_id_, session_id_, reg, entry->config.version(),
-                                    core::now_ms());
+                                    core::now_ms(), remote_);
     send(std::move(reply));
     schedule_ping();
     // Runs created while the agent was away go out right behind the RegisterAck.
@@ -497,7 +500,6 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
     finished_ = true;
     cancel_timers();
     state_.detach(*this);
-    state_.agent_status.on_disconnect(agent_id_, session_id_, core::now_ms());
     std::string reason;
     if (close_reason_) {
       reason = *close_reason_;
@@ -510,6 +512,7 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
     } else {
       reason = ec.message();
     }
+    state_.agent_status.on_disconnect(agent_id_, session_id_, core::now_ms(), reason);
     emit(core::LogLevel::info, "agent_disconnected", {{"reason", reason}});
   }
 

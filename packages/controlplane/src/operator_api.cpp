@@ -114,7 +114,7 @@ json run_list_entry(const RunRecord& run) {
 }
 
 // One agent of GET /v1/agents. state: "connected" (a registered live session),
-// "disconnected" (registered earlier in this process's life) or "never".
+// "disconnected" (registered earlier, in this process or one the catalog remembers) or "never".
 json agent_view(const AgentEntry& agent, const AgentStatus* status, bool online) {
   const char* state = online ? "connected" : status != nullptr ? "disconnected" : "never";
   json view = {{"agent_id", agent.id},

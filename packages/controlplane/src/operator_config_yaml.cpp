@@ -40,14 +40,6 @@ bool is_token_char(char c) {
   return c > ' ' && c < 0x7f;
 }
 
-std::string trim_blanks(std::string text) {
-  constexpr std::string_view kBlanks = " \t\r\n";
-  const std::size_t last = text.find_last_not_of(kBlanks);
-  text.erase(last == std::string::npos ? 0 : last + 1);
-  text.erase(0, std::min(text.find_first_not_of(kBlanks), text.size()));
-  return text;
-}
-
 // The trimmed contents of the file named at map[key] (relative to base); fails with the key's
 // line if the file cannot be read. The contents never appear in a message.
 std::string read_secret_file(const YamlReader& reader, const YAML::Node& map, std::string_view path,
@@ -64,7 +56,7 @@ std::string read_secret_file(const YamlReader& reader, const YAML::Node& map, st
   }
   std::ostringstream text;
   text << in.rdbuf();
-  std::string secret = trim_blanks(text.str());
+  std::string secret = trim_secret(text.str());
   if (secret.empty()) reader.fail(map[std::string(key)], key_path, "names an empty file");
   return secret;
 }
@@ -102,6 +94,14 @@ std::string read_secret_access_key(const YamlReader& reader, const YAML::Node& s
 }
 
 }  // namespace
+
+std::string trim_secret(std::string text) {
+  constexpr std::string_view kBlanks = " \t\r\n";
+  const std::size_t last = text.find_last_not_of(kBlanks);
+  text.erase(last == std::string::npos ? 0 : last + 1);
+  text.erase(0, std::min(text.find_first_not_of(kBlanks), text.size()));
+  return text;
+}
 
 std::optional<std::string> normalize_sha256_hex(const std::string& text) {
   if (text.size() != 64) return std::nullopt;
@@ -272,6 +272,35 @@ SchedulingConfig parse_scheduling(const YamlReader& reader, const YAML::Node& ro
           .opt_uint(node, "scheduling", "waiting_run_ttl_sec", kMaxWaitingTtlSec, kMinWaitingTtlSec)
           .value_or(scheduling.waiting_run_ttl_sec));
   return scheduling;
+}
+
+void parse_catalog(const YamlReader& reader, const YAML::Node& root,
+                   const std::filesystem::path& base_dir, ServerConfig& config) {
+  std::filesystem::path file = reader.opt_string(root, "", "catalog_file").value_or("catalog.db");
+  if (file.empty()) reader.fail(root["catalog_file"], "catalog_file", "must not be empty");
+  if (file.is_relative()) file = base_dir / file;
+  file = file.lexically_normal();
+  const int line = YamlReader::line_of(root["catalog_file"], root);
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec) || !file.has_filename()) {
+    reader.fail(line, "catalog_file", "names a directory (\"" + file.string() + "\"), not a file");
+  }
+  const std::filesystem::path dir = file.parent_path();
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec)) {
+    reader.fail(line, "catalog_file",
+                "cannot be created: \"" + dir.string() + "\" is not a directory");
+  }
+  config.catalog_file = file;
+
+  if (!YamlReader::has(root, "master_key_file")) return;
+  std::string key = read_secret_file(reader, root, "", "master_key_file", base_dir);
+  if (key.size() < kMinSigningKeyBytes) {
+    reader.fail(root["master_key_file"], "master_key_file",
+                "must hold at least 32 bytes (e.g. `openssl rand -hex 32`), got " +
+                    std::to_string(key.size()));
+  }
+  core::register_secret(key);
+  config.master_key = std::move(key);
 }
 
 }  // namespace backupy::controlplane::detail

@@ -1,9 +1,11 @@
 #include "operator_endpoint.hpp"
 
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
+#include "backupy/sqlite/error.hpp"
 #include "hmac.hpp"
 #include "run_dispatcher.hpp"
 #include "storage_maintenance.hpp"
@@ -74,7 +76,18 @@ ApiResponse serve_operator_request(ServerState& state, const ApiRequest& request
   ApiContext context{*config,     state.runs,     gateway,   state.signing_key(),
                      store.get(), core::now_ms(), state.log, state.reload};
   context.sweep_retention = [&state] { return sweep_retention(state, core::now_ms()); };
-  return handle_operator_request(request, context);
+  try {
+    return handle_operator_request(request, context);
+  } catch (const sqlite::Error& e) {
+    // The run store put memory back as it was: the request changed nothing the catalog lacks.
+    state.log.error("catalog_write_failed",
+                    {{"event", "catalog_write_failed"},
+                     {"what", "operator request"},
+                     {"path", request.target.substr(0, request.target.find('?'))},
+                     {"error", e.what()}});
+    return {503, nlohmann::json({{"error", std::string("catalog unavailable: ") + e.what()}})
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+  }
 }
 
 std::string scrape_metrics(ServerState& state) {
@@ -139,7 +152,19 @@ void expire_waiting_runs(ServerState& state) {
 
 void note_run_result(ServerState& state, std::string_view agent_id,
                      const backup::v1::Envelope& envelope) {
-  const RunRecord* run = apply_run_result(state.runs, state.log, agent_id, envelope);
+  const RunRecord* run = nullptr;
+  try {
+    run = apply_run_result(state.runs, state.log, agent_id, envelope);
+  } catch (const sqlite::Error& e) {
+    // Fail-stop: the result is not stored, and this process already counts its outbox entry
+    // as delivered (DeliveryLedger). Stopping before the DeliveryAck makes the agent replay
+    // it to the restarted server instead of losing it.
+    state.log.error("catalog_write_failed", {{"event", "catalog_write_failed"},
+                                             {"what", "run result"},
+                                             {"agent_id", agent_id},
+                                             {"error", e.what()}});
+    throw;
+  }
   if (run != nullptr && envelope.payload_case() == backup::v1::Envelope::kBackupCompleted) {
     verify_stored_object(state, *run);
   }

@@ -6,6 +6,7 @@
 #include "backupy/core/hex.hpp"
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
+#include "catalog.hpp"
 #include "cp_metrics.hpp"
 
 namespace backupy::controlplane::detail {
@@ -52,6 +53,68 @@ RunKey::~RunKey() {
   crypto::secure_wipe(bytes_);
 }
 
+void RunKey::assign(std::span<const std::uint8_t, kSize> bytes) {
+  std::copy(bytes.begin(), bytes.end(), bytes_.begin());
+}
+
+// The fields a change may touch: what persist() restores when the catalog refuses a change,
+// so that memory never shows what the catalog does not hold.
+struct RunStore::Fields {
+  RunStatus status;
+  std::uint64_t sent_ms;
+  std::uint64_t finished_ms;
+  std::string current_step;
+  std::uint32_t progress_percent;
+  std::string error;
+  bool completed;
+  std::uint64_t size_bytes;
+  std::string sha256;
+  std::string compression;
+  std::string db_engine_version;
+  std::uint64_t updates;
+
+  static Fields of(const RunRecord& run) {
+    return {run.status,           run.sent_ms,     run.finished_ms,       run.current_step,
+            run.progress_percent, run.error,       run.completed,         run.size_bytes,
+            run.sha256,           run.compression, run.db_engine_version, run.updates};
+  }
+  void restore(RunRecord& run) const {
+    run.status = status;
+    run.sent_ms = sent_ms;
+    run.finished_ms = finished_ms;
+    run.current_step = current_step;
+    run.progress_percent = progress_percent;
+    run.error = error;
+    run.completed = completed;
+    run.size_bytes = size_bytes;
+    run.sha256 = sha256;
+    run.compression = compression;
+    run.db_engine_version = db_engine_version;
+    run.updates = updates;
+  }
+};
+
+RunStore::RunStore(Catalog* catalog, CpMetrics* metrics) : catalog_(catalog), metrics_(metrics) {
+  if (catalog_ == nullptr) return;  // in memory
+  catalog_->load_runs([this](const std::string& run_id) -> RunRecord& {
+    return runs_.try_emplace(run_id).first->second;
+  });
+  for (const auto& [id, run] : runs_) last_sequence_ = std::max(last_sequence_, run.sequence);
+  catalog_->load_idempotency_keys([this](std::string key, std::string run_id) {
+    idempotency_keys_.insert_or_assign(std::move(key), std::move(run_id));
+  });
+}
+
+void RunStore::persist(RunRecord& run, const Fields& before, const CatalogJobUpdate* update) {
+  if (catalog_ == nullptr) return;
+  try {
+    catalog_->update_run(run, update);
+  } catch (...) {
+    before.restore(run);
+    throw;
+  }
+}
+
 RunRecord& RunStore::create(const std::string& job_id, const std::string& agent_id,
                             RunTrigger trigger) {
   std::string run_id;
@@ -67,6 +130,14 @@ RunRecord& RunStore::create(const std::string& job_id, const std::string& agent_
   run.created_ms = core::now_ms();
   run.sequence = ++last_sequence_;
   run.trigger = trigger;
+  if (catalog_ != nullptr) {
+    try {
+      catalog_->insert_run(run);
+    } catch (...) {
+      runs_.erase(it);
+      throw;
+    }
+  }
   if (metrics_ != nullptr) metrics_->run_created(trigger);
   return run;
 }
@@ -93,6 +164,7 @@ std::vector<RunRecord*> RunStore::undelivered(std::string_view agent_id) {
 }
 
 void RunStore::mark_sent(RunRecord& run, std::uint64_t now_ms) {
+  const Fields before = Fields::of(run);
   run.sent_ms = now_ms;
   run.status = RunStatus::queued;
   run.finished_ms = 0;
@@ -105,14 +177,17 @@ void RunStore::mark_sent(RunRecord& run, std::uint64_t now_ms) {
   run.sha256.clear();
   run.compression.clear();
   run.db_engine_version.clear();
+  persist(run, before, nullptr);
 }
 
 void RunStore::confirm_object(RunRecord& run, const std::string& problem, std::uint64_t now_ms) {
   if (!run.completed || is_finished(run.status)) return;
+  const Fields before = Fields::of(run);
   run.status = problem.empty() ? RunStatus::success : RunStatus::failed;
   run.error = problem;
   run.current_step = problem.empty() ? "completed" : "verifying the stored object failed";
   run.finished_ms = now_ms;
+  record(run, before, "object_check");
   note_finish(run);
 }
 
@@ -126,9 +201,11 @@ std::vector<RunRecord*> RunStore::awaiting_verification() {
 
 void RunStore::fail(RunRecord& run, std::string reason, std::uint64_t now_ms) {
   if (is_finished(run.status)) return;
+  const Fields before = Fields::of(run);
   run.status = RunStatus::failed;
   run.error = std::move(reason);
   run.finished_ms = now_ms;
+  persist(run, before, nullptr);
   note_finish(run);
 }
 
@@ -148,6 +225,7 @@ std::vector<const RunRecord*> RunStore::list(const RunFilter& filter) const {
 }
 
 void RunStore::erase(std::string_view run_id) {
+  if (catalog_ != nullptr) catalog_->erase_run(run_id);  // first: a failure changes nothing
   if (const auto it = runs_.find(run_id); it != runs_.end()) runs_.erase(it);
   std::erase_if(idempotency_keys_, [&](const auto& entry) { return entry.second == run_id; });
 }
@@ -163,6 +241,7 @@ RunRecord* RunStore::find_by_idempotency_key(std::string_view key) {
 }
 
 void RunStore::remember_idempotency_key(std::string key, std::string run_id) {
+  if (catalog_ != nullptr) catalog_->insert_idempotency_key(key, run_id);
   idempotency_keys_.insert_or_assign(std::move(key), std::move(run_id));
 }
 
@@ -172,14 +251,22 @@ RunRecord* RunStore::owned_by(std::string_view agent_id, std::string_view run_id
 }
 
 void RunStore::note_finish(const RunRecord& run) {
-  if (metrics_ != nullptr && is_finished(run.status)) {
-    metrics_->run_finished(run.status);
-  }
+  if (metrics_ != nullptr && is_finished(run.status)) metrics_->run_finished(run.status);
+}
+
+void RunStore::record(RunRecord& run, const Fields& before, std::string_view kind) {
+  if (catalog_ == nullptr) return;
+  const CatalogJobUpdate row{
+      std::string(kind),    core::now_ms(),   std::string(to_string(run.status)),
+      run.progress_percent, run.current_step, run.error};
+  persist(run, before, &row);
 }
 
 RunRecord* RunStore::apply(std::string_view agent_id, const backup::v1::JobUpdate& update) {
   RunRecord* run = owned_by(agent_id, update.run_id());
-  if (run == nullptr || is_finished(run->status)) return nullptr;
+  // After BackupCompleted only the object check decides; a late or replayed update is noise.
+  if (run == nullptr || run->completed || is_finished(run->status)) return nullptr;
+  const Fields before = Fields::of(*run);
   switch (update.status()) {
     case backup::v1::QUEUED: run->status = RunStatus::queued; break;
     case backup::v1::RUNNING: run->status = RunStatus::running; break;
@@ -194,6 +281,7 @@ RunRecord* RunStore::apply(std::string_view agent_id, const backup::v1::JobUpdat
   if (update.status() == backup::v1::SUCCESS) run->current_step = kVerifyingStep;
   if (is_finished(run->status)) run->finished_ms = core::now_ms();
   ++run->updates;
+  record(*run, before, "job_update");
   note_finish(*run);
   return run;
 }
@@ -202,6 +290,7 @@ RunRecord* RunStore::apply(std::string_view agent_id,
                            const backup::v1::BackupCompleted& completed) {
   RunRecord* run = owned_by(agent_id, completed.run_id());
   if (run == nullptr || run->completed || is_finished(run->status)) return nullptr;
+  const Fields before = Fields::of(*run);
   run->status = RunStatus::running;
   run->current_step = kVerifyingStep;
   run->progress_percent = 100;
@@ -212,6 +301,7 @@ RunRecord* RunStore::apply(std::string_view agent_id,
   run->compression = completed.compression();
   run->db_engine_version = completed.db_engine_version();
   ++run->updates;
+  record(*run, before, "backup_completed");
   return run;
 }
 

@@ -1,10 +1,14 @@
 #pragma once
-// Backup runs the control plane dispatched, kept in memory for the life of the process
-// (private to the package; the SQLite catalog replaces this with a later issue).
+// Backup runs the control plane dispatched (private to the package).
 //
-// A run is created by the operator API, sent to its agent as RunBackup, and then follows the
-// agent's JobUpdate / BackupCompleted results. Its data encryption key stays here so that
-// decryption tokens can be issued later; it is wiped when the run goes away.
+// A run is created by the operator API or the schedule, sent to its agent as RunBackup, and
+// then follows the agent's JobUpdate / BackupCompleted results. Its data encryption key stays
+// here so that decryption tokens can be issued later; it is wiped when the run goes away.
+//
+// With a Catalog the store loads every run at construction and writes every change through
+// (one transaction each) before it shows in memory: a change the catalog refuses throws
+// sqlite::Error and leaves the run as it was. The map stays as the cache every read uses.
+// Without one (unit tests) runs live in memory for the life of the process.
 #include <array>
 #include <cstdint>
 #include <map>
@@ -42,6 +46,8 @@ class RunKey {
   RunKey(const RunKey&) = delete;
   RunKey& operator=(const RunKey&) = delete;
   std::span<const std::uint8_t, kSize> bytes() const { return bytes_; }
+  // Replaces the key (a DEK unsealed from the catalog).
+  void assign(std::span<const std::uint8_t, kSize> bytes);
 
  private:
   std::array<std::uint8_t, kSize> bytes_{};
@@ -85,10 +91,16 @@ struct RunFilter {
 // "queued", "running", ... (any case) -> the status; nullopt for other text.
 std::optional<RunStatus> parse_run_status(std::string_view text);
 
+class Catalog;
+struct CatalogJobUpdate;
+
 class RunStore {
  public:
-  // metrics (optional, must outlive the store) counts created and finished runs.
-  explicit RunStore(CpMetrics* metrics = nullptr) : metrics_(metrics) {}
+  // Without a catalog the runs live in memory. With one (which must outlive the store) it
+  // loads every run and idempotency key of it and writes through to it from now on; throws
+  // sqlite::Error if the catalog cannot be read. metrics (optional, must outlive the store)
+  // counts created and finished runs.
+  explicit RunStore(Catalog* catalog = nullptr, CpMetrics* metrics = nullptr);
 
   // A queued, not yet sent run with a fresh run id ("run-" + 16 hex), DEK and S3 key
   // "agents/<agent>/<job>/<run id>.bkpy". The reference stays valid until erase().
@@ -115,7 +127,7 @@ class RunStore {
   // The runs matching filter, newest first, at most filter.limit.
   std::vector<const RunRecord*> list(const RunFilter& filter) const;
 
-  // Idempotency-Key -> run id, for the life of the process.
+  // Idempotency-Key -> run id (kept with the run: erase() forgets its keys).
   RunRecord* find_by_idempotency_key(std::string_view key);
   void remember_idempotency_key(std::string key, std::string run_id);
 
@@ -129,8 +141,8 @@ class RunStore {
   // Applies a result reported by agent_id (a SUCCESS JobUpdate or BackupCompleted leaves the
   // run running until confirm_object()); returns the run, or nullptr if the run id is unknown,
   // belongs to another agent (an agent can only report on its own runs), or the result is one
-  // the run already has: a JobUpdate for a finished run, a second BackupCompleted (an agent
-  // replays its outbox after a reconnect; the result lands exactly once).
+  // the run already has: a JobUpdate for a finished or completed run, a second BackupCompleted (an
+  // agent replays its outbox after a reconnect; the result lands exactly once).
   RunRecord* apply(std::string_view agent_id, const backup::v1::JobUpdate& update);
   RunRecord* apply(std::string_view agent_id, const backup::v1::BackupCompleted& completed);
 
@@ -140,9 +152,15 @@ class RunStore {
   RunRecord* owned_by(std::string_view agent_id, std::string_view run_id);
   // Counts run's finish if it is finished now; callers only ever change unfinished runs.
   void note_finish(const RunRecord& run);
+  // Stores run's fields (and update) in the catalog; on failure puts run back as `before` was
+  // and rethrows.
+  struct Fields;
+  void persist(RunRecord& run, const Fields& before, const CatalogJobUpdate* update);
+  // persist() with a job_updates row of `kind` describing run's new state.
+  void record(RunRecord& run, const Fields& before, std::string_view kind);
 
+  Catalog* catalog_ = nullptr;
   CpMetrics* metrics_ = nullptr;
-
   std::uint64_t last_sequence_ = 0;
   std::map<std::string, RunRecord, std::less<>> runs_;  // node-based: references stay valid
   std::map<std::string, std::string, std::less<>> idempotency_keys_;

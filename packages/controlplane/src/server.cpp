@@ -12,6 +12,7 @@
 
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
+#include "catalog.hpp"
 #include "cron_scheduler.hpp"
 #include "listener.hpp"
 #include "local_store.hpp"
@@ -70,6 +71,23 @@ constexpr std::chrono::milliseconds kStopDeadline{4000};
 // Deferred object checks are retried, and the retention sweep comes due, on this tick.
 constexpr std::chrono::seconds kMaintenanceTick{60};
 constexpr std::uint64_t kRetentionSweepEveryMs = detail::kMsPerDay;
+
+// Opens catalog_file and loads its runs and agents. Errors (another master key, a damaged
+// row, an unreadable file) stop the start-up with a message that names the problem.
+void open_catalog(detail::ServerState& state) {
+  const std::filesystem::path& file = state.config->catalog_file;
+  if (file.empty()) return;  // configurations built in code (unit tests)
+  const std::string key = detail::catalog_master_key(file, state.config->master_key, state.log);
+  state.catalog = detail::Catalog::open(file, key, state.log);
+  state.runs = detail::RunStore(state.catalog.get(), &state.metrics);
+  state.agent_status.attach(*state.catalog);
+  state.log.info("catalog_opened",
+                 {{"event", "catalog_opened"},
+                  {"file", file.string()},
+                  {"runs", state.runs.size()},
+                  {"master_key",
+                   state.config->master_key.empty() ? "beside the catalog" : "master_key_file"}});
+}
 }  // namespace
 
 struct Server::Impl {
@@ -139,6 +157,13 @@ struct Server::Impl {
                       {"active", old.listen_host + ":" + std::to_string(old.listen_port)}});
       config.listen_host = old.listen_host;
       config.listen_port = old.listen_port;
+    }
+    if (config.catalog_file != old.catalog_file || config.master_key != old.master_key) {
+      state.log.warn("catalog_change_ignored", {{"event", "catalog_change_ignored"},
+                                                {"configured", config.catalog_file.string()},
+                                                {"active", old.catalog_file.string()}});
+      config.catalog_file = old.catalog_file;
+      config.master_key = old.master_key;
     }
     try {
       listener->load_tls(config.tls);
@@ -244,6 +269,7 @@ Server::Server(ServerConfig config, ServerOptions options) : impl_(std::make_uni
       "https://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
       std::to_string(impl_->listener->port());
   remove_partial_uploads(impl_->state);
+  open_catalog(impl_->state);
 }
 
 Server::~Server() {

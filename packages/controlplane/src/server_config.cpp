@@ -153,10 +153,11 @@ ServerConfig parse_server_config(std::string_view yaml, std::string_view source_
   const YamlReader reader{std::string(source_name)};
   const YAML::Node root = load_yaml(reader, yaml);
   if (!root.IsDefined() || root.IsNull()) reader.fail(1, "", "is empty (expected a mapping)");
-  reader.expect_map(root, "",
-                    {"listen", "tls", "heartbeat_interval_sec", "ping_interval_sec",
-                     "idle_timeout_sec", "max_message_bytes", "delivery_ack", "agents", "admin",
-                     "storage", "token_signing_key_file", "scheduling"});
+  reader.expect_map(
+      root, "",
+      {"listen", "tls", "heartbeat_interval_sec", "ping_interval_sec", "idle_timeout_sec",
+       "max_message_bytes", "delivery_ack", "agents", "admin", "storage", "token_signing_key_file",
+       "scheduling", "catalog_file", "master_key_file"});
 
   ServerConfig config;
   parse_listen(reader, root, config);
@@ -197,6 +198,7 @@ ServerConfig parse_server_config(std::string_view yaml, std::string_view source_
   config.storage = detail::parse_storage(reader, root, base_dir);
   config.token_signing_key = detail::parse_token_signing_key(reader, root, base_dir);
   config.scheduling = detail::parse_scheduling(reader, root);
+  detail::parse_catalog(reader, root, base_dir, config);
   return config;
 }
 

@@ -27,6 +27,8 @@
 
 namespace backupy::controlplane::detail {
 
+class Catalog;
+
 // WebSocket close codes the server uses.
 inline constexpr std::uint16_t kCloseNormal = 1000;
 inline constexpr std::uint16_t kCloseGoingAway = 1001;
@@ -65,8 +67,11 @@ struct ServerState {
   bool stopping = false;
   // GET /metrics (before runs: the run store counts into it).
   CpMetrics metrics{version()};
-  // Runs dispatched through the operator API (in memory until the catalog lands).
-  RunStore runs{&metrics};
+  // The catalog (catalog_file), opened by the Server; null for a configuration without one
+  // (unit tests). Declared before the stores that write into it.
+  std::unique_ptr<Catalog> catalog;
+  // Runs dispatched through the operator API or the schedule (persisted in the catalog).
+  RunStore runs{nullptr, &metrics};
   // What each agent last reported (GET /v1/agents).
   AgentStatusBoard agent_status;
   // Blocking storage chores (object checks, retention deletions); owned by the Server, which

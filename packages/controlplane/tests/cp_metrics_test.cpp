@@ -94,7 +94,7 @@ TEST(CpMetricsTest, CountsAndStateArriveUnderTheirLabels) {
 // The run store counts creations by trigger and each finish once.
 TEST(CpMetricsTest, RunStoreCountsCreatedAndFinishedRuns) {
   CpMetrics metrics("1.2.3");
-  RunStore runs(&metrics);
+  RunStore runs(nullptr, &metrics);
   RunRecord& a = runs.create("nightly", "agent-a");
   RunRecord& b = runs.create("hourly", "agent-a", RunTrigger::scheduled);
   backup::v1::JobUpdate update;

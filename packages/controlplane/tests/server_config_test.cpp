@@ -306,7 +306,8 @@ std::vector<ErrorCase> error_cases() {
       {"UnknownTopLevelKey", [](auto& l) { set_line(l, 1, R"(listne: "127.0.0.1:0")"); },
        "cp.yaml:1: listne is not a known key (expected one of: listen, tls, "
        "heartbeat_interval_sec, ping_interval_sec, idle_timeout_sec, max_message_bytes, "
-       "delivery_ack, agents, admin, storage, token_signing_key_file, scheduling)"},
+       "delivery_ack, agents, admin, storage, token_signing_key_file, scheduling, catalog_file, "
+       "master_key_file)"},
       {"UnknownNestedKey",
        [](auto& l) {
          set_line(l, 13, R"(          connection: {host: db, port: 5432, pasword: "pw-123456"})");

@@ -1208,7 +1208,8 @@ TEST_F(ServerTest, FailedReloadKeepsTheOldConfig) {
                               ":3: agentz is not a known key (expected one of: listen, tls, "
                               "heartbeat_interval_sec, ping_interval_sec, idle_timeout_sec, "
                               "max_message_bytes, delivery_ack, agents, admin, storage, "
-                              "token_signing_key_file, scheduling)");
+                              "token_signing_key_file, scheduling, catalog_file, "
+                              "master_key_file)");
   const std::optional<json> failed = logs_.wait_for("config_reload_failed");
   ASSERT_TRUE(failed);
   EXPECT_EQ((*failed)["error"], result.error);

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "catalog.hpp"
 #include "server_state.hpp"
 #include "test_support.hpp"
 

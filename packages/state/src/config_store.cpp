@@ -8,9 +8,9 @@
 
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
+#include "backupy/sqlite/statement.hpp"
 #include "sealed_box.hpp"
 #include "secrets_codec.hpp"
-#include "statement.hpp"
 #include "wipe.hpp"
 
 namespace backupy::state {
@@ -84,7 +84,7 @@ void ConfigStore::save(const backup::v1::AgentConfig& config) {
 
   db_.transaction([&](sqlite3* db) {
     // One row, replaced in one transaction: readers see old or new, never both.
-    detail::Statement stmt(db,
+    sqlite::Statement stmt(db,
                            "INSERT OR REPLACE INTO config_snapshot "
                            "(id, version, config, sealed_secrets, key_check, saved_at_ms) "
                            "VALUES (1, ?1, ?2, ?3, ?4, ?5)");
@@ -100,7 +100,7 @@ void ConfigStore::save(const backup::v1::AgentConfig& config) {
 std::optional<StoredConfig> ConfigStore::load() {
   std::optional<Row> row;
   db_.with_connection([&](sqlite3* db) {
-    detail::Statement stmt(
+    sqlite::Statement stmt(
         db,
         "SELECT config, sealed_secrets, key_check, saved_at_ms FROM config_snapshot WHERE id = 1");
     if (!stmt.step()) return;

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "backupy/core/time.hpp"
-#include "statement.hpp"
+#include "backupy/sqlite/statement.hpp"
 
 namespace backupy::state {
 namespace {
@@ -40,11 +40,11 @@ constexpr std::string_view kLastSeq = "SELECT seq FROM sqlite_sequence WHERE nam
 }  // namespace
 
 struct Outbox::Statements {
-  std::optional<detail::Statement> insert, trim, read_after, remove_through, remove_one, depth,
+  std::optional<sqlite::Statement> insert, trim, read_after, remove_through, remove_one, depth,
       last_seq;
 
   // The cached statement, prepared on first use. Call with the mutex held.
-  static detail::Statement& get(std::optional<detail::Statement>& slot, sqlite3* db,
+  static sqlite::Statement& get(std::optional<sqlite::Statement>& slot, sqlite3* db,
                                 std::string_view sql) {
     if (!slot) slot.emplace(db, sql);
     return *slot;
@@ -73,7 +73,7 @@ std::uint64_t Outbox::append(OutboxClass cls, std::string payload) {
   std::uint64_t dropped = 0;
   db_.transaction([&](sqlite3* db) {
     auto& insert = Statements::get(stmts_->insert, db, kInsert);
-    detail::ScopedReset reset_insert(insert);
+    sqlite::ScopedReset reset_insert(insert);
     insert.bind(1, static_cast<int>(cls))
         .bind_blob(2, payload)
         .bind(3, static_cast<std::int64_t>(core::now_ms()))
@@ -82,7 +82,7 @@ std::uint64_t Outbox::append(OutboxClass cls, std::string payload) {
     if (limit == 0) return;
     // The bound applies in the same transaction as the insert.
     auto& trim = Statements::get(stmts_->trim, db, kTrim);
-    detail::ScopedReset reset_trim(trim);
+    sqlite::ScopedReset reset_trim(trim);
     trim.bind(1, static_cast<int>(cls)).bind(2, static_cast<std::int64_t>(limit)).run();
     dropped = static_cast<std::uint64_t>(sqlite3_changes(db));  // excludes trigger rows
   });
@@ -98,7 +98,7 @@ std::vector<OutboxEntry> Outbox::read_after(std::uint64_t after_seq, std::size_t
       std::min<std::uint64_t>(limit, std::numeric_limits<std::int64_t>::max()));
   db_.with_connection([&](sqlite3* db) {
     auto& select = Statements::get(stmts_->read_after, db, kReadAfter);
-    detail::ScopedReset reset(select);
+    sqlite::ScopedReset reset(select);
     select.bind(1, to_rowid(after_seq)).bind(2, max_rows);
     entries.reserve(std::min<std::size_t>(limit, 1024));
     while (select.step()) {
@@ -115,7 +115,7 @@ std::vector<OutboxEntry> Outbox::read_after(std::uint64_t after_seq, std::size_t
 void Outbox::remove_through(std::uint64_t through_seq) {
   db_.transaction([&](sqlite3* db) {
     auto& remove = Statements::get(stmts_->remove_through, db, kRemoveThrough);
-    detail::ScopedReset reset(remove);
+    sqlite::ScopedReset reset(remove);
     remove.bind(1, to_rowid(through_seq)).run();
   });
 }
@@ -123,7 +123,7 @@ void Outbox::remove_through(std::uint64_t through_seq) {
 void Outbox::remove(std::uint64_t seq) {
   db_.transaction([&](sqlite3* db) {
     auto& remove = Statements::get(stmts_->remove_one, db, kRemoveOne);
-    detail::ScopedReset reset(remove);
+    sqlite::ScopedReset reset(remove);
     remove.bind(1, to_rowid(seq)).run();
   });
 }
@@ -132,7 +132,7 @@ std::size_t Outbox::depth() {
   std::size_t depth = 0;
   db_.with_connection([&](sqlite3* db) {
     auto& select = Statements::get(stmts_->depth, db, kDepth);
-    detail::ScopedReset reset(select);
+    sqlite::ScopedReset reset(select);
     if (select.step()) depth = static_cast<std::size_t>(select.column_int64(0));
   });
   return depth;
@@ -142,7 +142,7 @@ std::uint64_t Outbox::last_seq() {
   std::uint64_t seq = 0;
   db_.with_connection([&](sqlite3* db) {
     auto& select = Statements::get(stmts_->last_seq, db, kLastSeq);
-    detail::ScopedReset reset(select);
+    sqlite::ScopedReset reset(select);
     if (select.step()) seq = static_cast<std::uint64_t>(select.column_int64(0));
   });
   return seq;

@@ -6,9 +6,9 @@
 #include <limits>
 #include <utility>
 
+#include "backupy/sqlite/error.hpp"
+#include "backupy/sqlite/statement.hpp"
 #include "sealed_box.hpp"
-#include "sqlite_error.hpp"
-#include "statement.hpp"
 #include "wipe.hpp"
 
 namespace backupy::state {
@@ -82,7 +82,7 @@ constexpr std::string_view kPrune =
 RunState state_from_db(sqlite3* db, std::string_view run_id, const std::string& name) {
   const auto state = parse_run_state(name);
   if (!state) {
-    throw StateError("run " + std::string(run_id) + " in " + detail::db_file(db) +
+    throw StateError("run " + std::string(run_id) + " in " + sqlite::db_file(db) +
                      " has an unknown state \"" + name + "\" (written by a newer agent?)");
   }
   return *state;
@@ -95,7 +95,7 @@ struct StoredRun {
   std::string sealed_dek;
 };
 
-StoredRun read_run(sqlite3* db, const detail::Statement& stmt) {
+StoredRun read_run(sqlite3* db, const sqlite::Statement& stmt) {
   StoredRun row;
   RunRecord& r = row.record;
   r.run_id = stmt.column_blob(0);
@@ -121,7 +121,7 @@ StoredRun read_run(sqlite3* db, const detail::Statement& stmt) {
   return row;
 }
 
-std::vector<StoredRun> read_runs(sqlite3* db, detail::Statement& stmt) {
+std::vector<StoredRun> read_runs(sqlite3* db, sqlite::Statement& stmt) {
   std::vector<StoredRun> rows;
   while (stmt.step()) rows.push_back(read_run(db, stmt));
   return rows;
@@ -162,7 +162,7 @@ std::vector<RunRecord> open_all(std::vector<StoredRun> rows, const detail::Seali
 }
 
 std::optional<RunState> current_state(sqlite3* db, std::string_view run_id) {
-  detail::Statement stmt(db, kState);
+  sqlite::Statement stmt(db, kState);
   stmt.bind_text(1, run_id);
   if (!stmt.step()) return std::nullopt;
   return state_from_db(db, run_id, stmt.column_blob(0));
@@ -170,7 +170,7 @@ std::optional<RunState> current_state(sqlite3* db, std::string_view run_id) {
 
 void add_event(sqlite3* db, std::string_view run_id, RunState state, std::string_view reason,
                std::uint64_t now_ms) {
-  detail::Statement(db, kAddEvent)
+  sqlite::Statement(db, kAddEvent)
       .bind_text(1, run_id)
       .bind(2, to_db(now_ms))
       .bind_text(3, run_state_name(state))
@@ -181,7 +181,7 @@ void add_event(sqlite3* db, std::string_view run_id, RunState state, std::string
 // The state change itself; the caller has checked that it is allowed.
 void move(sqlite3* db, std::string_view run_id, RunState to, std::string_view reason,
           std::uint64_t now_ms) {
-  detail::Statement(db, kMove)
+  sqlite::Statement(db, kMove)
       .bind_text(1, run_state_name(to))
       .bind_text(2, reason)
       .bind(3, to_db(now_ms))
@@ -211,7 +211,7 @@ bool RunJournal::insert(const RunRecord& record, std::uint64_t now_ms) {
   const std::uint64_t finished_ms = is_terminal(record.state) ? now_ms : 0;
   bool inserted = false;
   db_.transaction([&](sqlite3* db) {
-    detail::Statement stmt(db, kInsert);
+    sqlite::Statement stmt(db, kInsert);
     stmt.bind_text(1, record.run_id)
         .bind_text(2, record.job_id)
         .bind_text(3, record.target_id)
@@ -244,7 +244,7 @@ bool RunJournal::insert(const RunRecord& record, std::uint64_t now_ms) {
 std::optional<RunRecord> RunJournal::get(std::string_view run_id) {
   std::optional<StoredRun> row;
   db_.with_connection([&](sqlite3* db) {
-    detail::Statement stmt(db, "SELECT " + std::string(kColumns) + " FROM runs WHERE run_id = ?1");
+    sqlite::Statement stmt(db, "SELECT " + std::string(kColumns) + " FROM runs WHERE run_id = ?1");
     stmt.bind_text(1, run_id);
     if (stmt.step()) row = read_run(db, stmt);
   });
@@ -271,7 +271,7 @@ bool RunJournal::mark_spooled(std::string_view run_id, const SpoolResult& result
     // Only from running: uploading → spooled keeps the result it already has.
     if (current_state(db, run_id) != RunState::running) return;
     move(db, run_id, RunState::spooled, {}, now_ms);
-    detail::Statement(db, kSetSpool)
+    sqlite::Statement(db, kSetSpool)
         .bind_text(1, result.spool_file)
         .bind(2, to_db(result.raw_bytes))
         .bind(3, to_db(result.stored_bytes))
@@ -294,7 +294,7 @@ bool RunJournal::update_creds(std::string_view run_id, const UploadCreds& creds,
   db_.transaction([&](sqlite3* db) {
     const auto state = current_state(db, run_id);
     if (!state || is_terminal(*state)) return;
-    detail::Statement(db, kSetCreds)
+    sqlite::Statement(db, kSetCreds)
         .bind_blob(1, sealed_url)
         .bind(2, to_db(creds.expires_at_ms))
         .bind_text(3, creds.final_s3_key)
@@ -313,7 +313,7 @@ std::vector<RunRecord> RunJournal::in_states(const std::vector<RunState>& states
   sql += ") ORDER BY created_ms, id";
   std::vector<StoredRun> rows;
   db_.with_connection([&](sqlite3* db) {
-    detail::Statement stmt(db, sql);
+    sqlite::Statement stmt(db, sql);
     for (std::size_t i = 0; i < states.size(); ++i) {
       stmt.bind_text(static_cast<int>(i + 1), run_state_name(states[i]));
     }
@@ -325,7 +325,7 @@ std::vector<RunRecord> RunJournal::in_states(const std::vector<RunState>& states
 std::vector<RunEvent> RunJournal::events(std::string_view run_id) {
   std::vector<RunEvent> events;
   db_.with_connection([&](sqlite3* db) {
-    detail::Statement stmt(db, kEvents);
+    sqlite::Statement stmt(db, kEvents);
     stmt.bind_text(1, run_id);
     while (stmt.step()) {
       events.push_back(RunEvent{from_db(stmt.column_int64(0)),
@@ -340,7 +340,7 @@ std::vector<RunRecord> RunJournal::recent(std::size_t limit) {
   if (limit == 0) return {};  // LIMIT 0 would do, but skip the lock
   std::vector<StoredRun> rows;
   db_.with_connection([&](sqlite3* db) {
-    detail::Statement stmt(db, "SELECT " + std::string(kColumns) +
+    sqlite::Statement stmt(db, "SELECT " + std::string(kColumns) +
                                    " FROM runs ORDER BY created_ms DESC, id DESC " + "LIMIT ?1");
     stmt.bind(1, to_db(limit));
     rows = read_runs(db, stmt);
@@ -351,7 +351,7 @@ std::vector<RunRecord> RunJournal::recent(std::size_t limit) {
 std::size_t RunJournal::prune(std::uint64_t older_than_ms, std::size_t keep_at_least) {
   std::size_t deleted = 0;
   db_.transaction([&](sqlite3* db) {
-    detail::Statement(db, kPrune).bind(1, to_db(older_than_ms)).bind(2, to_db(keep_at_least)).run();
+    sqlite::Statement(db, kPrune).bind(1, to_db(older_than_ms)).bind(2, to_db(keep_at_least)).run();
     // Counts runs only: the cascaded run_events rows are not included.
     deleted = static_cast<std::size_t>(sqlite3_changes(db));
   });

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "backupy/core/time.hpp"
-#include "sqlite_error.hpp"
-#include "statement.hpp"
+#include "backupy/sqlite/error.hpp"
+#include "backupy/sqlite/statement.hpp"
 #include "temp_dir.hpp"
 
 namespace backupy::state {
@@ -61,7 +61,7 @@ class ConfigStoreTest : public testing::TempDirTest {
     TempDirTest::TearDown();
   }
   void set_column(const char* sql, std::string_view blob) {
-    db_->transaction([&](sqlite3* conn) { detail::Statement(conn, sql).bind_blob(1, blob).run(); });
+    db_->transaction([&](sqlite3* conn) { sqlite::Statement(conn, sql).bind_blob(1, blob).run(); });
   }
   std::unique_ptr<StateDb> db_;
 };
@@ -193,14 +193,14 @@ TEST_F(ConfigStoreTest, SaveReplacesTheSnapshot) {
   const auto loaded = store.load();
   EXPECT_TRUE(MessageDifferencer::Equals(loaded->config, make_config(2, "pw-2")));
   db_->with_connection([](sqlite3* conn) {
-    detail::Statement count(conn, "SELECT count(*) FROM config_snapshot");
+    sqlite::Statement count(conn, "SELECT count(*) FROM config_snapshot");
     ASSERT_TRUE(count.step());
     EXPECT_EQ(count.column_int64(0), 1);
   });
 
   // A writer that fails half-way leaves the previous snapshot untouched.
   EXPECT_THROW(db_->transaction([](sqlite3* conn) {
-    detail::exec(conn, "DELETE FROM config_snapshot");
+    sqlite::exec(conn, "DELETE FROM config_snapshot");
     throw StateError("simulated crash");
   }),
                StateError);

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "backupy/sqlite/error.hpp"
+#include "backupy/sqlite/statement.hpp"
 #include "migrations.hpp"
-#include "sqlite_error.hpp"
-#include "statement.hpp"
 #include "temp_dir.hpp"
 
 namespace backupy::state {
@@ -100,13 +100,13 @@ class RunJournalTest : public testing::TempDirTest {
   std::int64_t query_int(const std::string& sql) {
     std::int64_t value = -1;
     db_->with_connection([&](sqlite3* conn) {
-      detail::Statement stmt(conn, sql);
+      sqlite::Statement stmt(conn, sql);
       if (stmt.step()) value = stmt.column_int64(0);
     });
     return value;
   }
   void exec(const std::string& sql) {
-    db_->transaction([&](sqlite3* conn) { detail::exec(conn, sql.c_str()); });
+    db_->transaction([&](sqlite3* conn) { sqlite::exec(conn, sql.c_str()); });
   }
   std::vector<std::string> ids(const std::vector<RunRecord>& records) {
     std::vector<std::string> out;
@@ -440,29 +440,29 @@ TEST_F(RunJournalMigrationTest, V1DatabaseMigratesAndKeepsItsData) {
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
     std::unique_ptr<sqlite3, decltype(&sqlite3_close)> conn(raw, &sqlite3_close);
-    detail::exec(raw, "PRAGMA journal_mode=WAL");
-    detail::exec(raw, std::string(detail::migrations()[0]).c_str());
-    detail::exec(raw, "PRAGMA user_version=1");
-    detail::exec(raw, "INSERT INTO outbox (cls, payload, created_ms) VALUES (0, X'0A0B', 42)");
-    detail::exec(raw, "INSERT INTO config_snapshot VALUES (1, 7, X'00', X'01', X'02', 43)");
+    sqlite::exec(raw, "PRAGMA journal_mode=WAL");
+    sqlite::exec(raw, std::string(detail::migrations()[0]).c_str());
+    sqlite::exec(raw, "PRAGMA user_version=1");
+    sqlite::exec(raw, "INSERT INTO outbox (cls, payload, created_ms) VALUES (0, X'0A0B', 42)");
+    sqlite::exec(raw, "INSERT INTO config_snapshot VALUES (1, 7, X'00', X'01', X'02', 43)");
   }
   ASSERT_GE(detail::schema_version(), 2);
 
   auto db = StateDb::open(db_path());
   db->with_connection([](sqlite3* conn) {
-    detail::Statement version(conn, "PRAGMA user_version");
+    sqlite::Statement version(conn, "PRAGMA user_version");
     ASSERT_TRUE(version.step());
     EXPECT_EQ(version.column_int64(0), detail::schema_version());
-    detail::Statement outbox(conn, "SELECT cls, payload, created_ms FROM outbox");
+    sqlite::Statement outbox(conn, "SELECT cls, payload, created_ms FROM outbox");
     ASSERT_TRUE(outbox.step());
     EXPECT_EQ(outbox.column_blob(1), std::string("\x0A\x0B", 2));
     EXPECT_EQ(outbox.column_int64(2), 42);
-    detail::Statement config(conn, "SELECT version, saved_at_ms FROM config_snapshot");
+    sqlite::Statement config(conn, "SELECT version, saved_at_ms FROM config_snapshot");
     ASSERT_TRUE(config.step());
     EXPECT_EQ(config.column_int64(0), 7);
     EXPECT_EQ(config.column_int64(1), 43);
     // The trigger-maintained count survived too.
-    detail::Statement count(conn, "SELECT n FROM outbox_class_count WHERE cls = 0");
+    sqlite::Statement count(conn, "SELECT n FROM outbox_class_count WHERE cls = 0");
     ASSERT_TRUE(count.step());
     EXPECT_EQ(count.column_int64(0), 1);
   });

@@ -8,9 +8,9 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "backupy/sqlite/error.hpp"
+#include "backupy/sqlite/statement.hpp"
 #include "migrations.hpp"
-#include "sqlite_error.hpp"
-#include "statement.hpp"
 #include "temp_dir.hpp"
 
 namespace backupy::state {
@@ -23,7 +23,7 @@ class StateDbTest : public testing::TempDirTest {
   static std::int64_t query_int(StateDb& db, const char* sql) {
     std::int64_t value = -1;
     db.with_connection([&](sqlite3* conn) {
-      detail::Statement stmt(conn, sql);
+      sqlite::Statement stmt(conn, sql);
       if (stmt.step()) value = stmt.column_int64(0);
     });
     return value;
@@ -31,15 +31,15 @@ class StateDbTest : public testing::TempDirTest {
   static std::string query_text(StateDb& db, const char* sql) {
     std::string value;
     db.with_connection([&](sqlite3* conn) {
-      detail::Statement stmt(conn, sql);
+      sqlite::Statement stmt(conn, sql);
       if (stmt.step()) value = stmt.column_blob(0);
     });
     return value;
   }
   static void add_note(StateDb& db, std::int64_t value) {
     db.transaction([&](sqlite3* conn) {
-      detail::exec(conn, "CREATE TABLE IF NOT EXISTS note (x INTEGER)");
-      detail::Statement(conn, "INSERT INTO note VALUES (?1)").bind(1, value).run();
+      sqlite::exec(conn, "CREATE TABLE IF NOT EXISTS note (x INTEGER)");
+      sqlite::Statement(conn, "INSERT INTO note VALUES (?1)").bind(1, value).run();
     });
   }
   static std::string open_error(const std::filesystem::path& file, StateDb::Mode mode) {
@@ -90,7 +90,7 @@ TEST_F(StateDbTest, RefusesSchemaFromNewerAgent) {
   {
     auto db = StateDb::open(db_path());
     db->with_connection([](sqlite3* conn) {
-      detail::exec(conn,
+      sqlite::exec(conn,
                    ("PRAGMA user_version=" + std::to_string(detail::schema_version() + 1)).c_str());
     });
   }
@@ -135,7 +135,7 @@ TEST_F(StateDbTest, ReadOnlySeesCommittedDataWhileWriterIsOpen) {
 
   // Uncommitted writes stay invisible to the other connection.
   writer->transaction([&](sqlite3* conn) {
-    detail::exec(conn, "INSERT INTO note VALUES (3)");
+    sqlite::exec(conn, "INSERT INTO note VALUES (3)");
     EXPECT_EQ(query_int(*reader, "SELECT count(*) FROM note"), 2);
   });
   EXPECT_EQ(query_int(*reader, "SELECT count(*) FROM note"), 3);
@@ -143,7 +143,7 @@ TEST_F(StateDbTest, ReadOnlySeesCommittedDataWhileWriterIsOpen) {
   EXPECT_THROW(add_note(*reader, 4), StateError);
   // A read transaction on the read-only connection is fine.
   reader->transaction([&](sqlite3* conn) {
-    detail::Statement stmt(conn, "SELECT sum(x) FROM note");
+    sqlite::Statement stmt(conn, "SELECT sum(x) FROM note");
     ASSERT_TRUE(stmt.step());
     EXPECT_EQ(stmt.column_int64(0), 6);
   });
@@ -166,7 +166,7 @@ TEST_F(StateDbTest, TransactionRollsBackOnExceptionAndRethrows) {
   auto db = StateDb::open(db_path());
   add_note(*db, 1);
   EXPECT_THROW(db->transaction([](sqlite3* conn) {
-    detail::exec(conn, "INSERT INTO note VALUES (2)");
+    sqlite::exec(conn, "INSERT INTO note VALUES (2)");
     throw std::logic_error("boom");
   }),
                std::logic_error);
@@ -179,15 +179,15 @@ TEST_F(StateDbTest, FailingStatementInsideTransactionRollsBack) {
   auto db = StateDb::open(db_path());
   add_note(*db, 1);
   EXPECT_THROW(db->transaction([](sqlite3* conn) {
-    detail::exec(conn, "INSERT INTO note VALUES (2)");
-    detail::Statement(conn, "INSERT INTO no_such_table VALUES (1)").run();
+    sqlite::exec(conn, "INSERT INTO note VALUES (2)");
+    sqlite::Statement(conn, "INSERT INTO no_such_table VALUES (1)").run();
   }),
                StateError);
   EXPECT_EQ(query_int(*db, "SELECT count(*) FROM note"), 1);
   // A failing step must not leak its statement either.
   EXPECT_THROW(db->transaction([](sqlite3* conn) {
-    detail::Statement(conn, "INSERT INTO note VALUES (?1)").bind_text(1, "x").run();
-    detail::Statement(conn, "CREATE TABLE note (x)").run();  // already exists
+    sqlite::Statement(conn, "INSERT INTO note VALUES (?1)").bind_text(1, "x").run();
+    sqlite::Statement(conn, "CREATE TABLE note (x)").run();  // already exists
   }),
                StateError);
   db->with_connection([](sqlite3* conn) { EXPECT_EQ(sqlite3_next_stmt(conn, nullptr), nullptr); });
@@ -197,7 +197,7 @@ TEST_F(StateDbTest, NestedTransactionsJoinTheOuterOne) {
   auto db = StateDb::open(db_path());
   db->transaction([&](sqlite3* conn) {
     add_note(*db, 1);  // a store's own transaction, inside ours
-    detail::exec(conn, "INSERT INTO note VALUES (2)");
+    sqlite::exec(conn, "INSERT INTO note VALUES (2)");
   });
   EXPECT_EQ(query_int(*db, "SELECT count(*) FROM note"), 2);
   // A failure after the inner "commit" still undoes the inner change.

@@ -56,6 +56,11 @@
 // Jobs run on the server's schedule: a job's `cron` (UTC; 5 fields, 6 with leading seconds,
 // or @daily etc.) makes the control plane send RunBackup when it fires. An empty or absent
 // cron makes the job manual-only (POST /v1/jobs/{id}/run).
+//   catalog_file: catalog.db       # the SQLite (WAL) catalog of agents, sessions, runs, results
+//                                  # (default catalog.db beside the YAML; relative to the YAML)
+//   master_key_file: master.key    # seals each run's data key in the catalog (>= 32 bytes after
+//                                  # trimming whitespace); absent = <catalog dir>/master.key,
+//                                  # generated (32 random bytes, hex, 0600) on the first start
 //
 // Enumerations: target type postgresql|mysql|mariadb|mongodb|redis|sqlite; connection strategy
 // tcp|docker_exec|unix_socket (default tcp); compression zstd|gzip|none (default zstd); health
@@ -158,6 +163,13 @@ struct ServerConfig {
   // server generates a random 32-byte key when it starts (tokens then die with the process).
   std::string token_signing_key;
   SchedulingConfig scheduling;
+  // The catalog file (absolute). Empty only in configurations built in code (unit tests): runs
+  // then live in memory for the life of the process. Read at start-up; a reload keeps the
+  // catalog the server opened.
+  std::filesystem::path catalog_file;
+  // master_key_file's trimmed contents (registered with the log redactor). Empty: the server
+  // uses <catalog dir>/master.key, generating it on the first start.
+  std::string master_key;
 };
 
 // Where the listener's certificate comes from: the YAML's `tls:` section (required), or

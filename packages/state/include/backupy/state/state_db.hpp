@@ -12,15 +12,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "backupy/sqlite/error.hpp"
+
 struct sqlite3;
 
 namespace backupy::state {
 
 // Any storage failure; what() names the file and the SQLite reason.
-class StateError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+using StateError = sqlite::Error;
 
 class StateDb {
  public:

@@ -1,6 +1,6 @@
-#include "sqlite_error.hpp"
+#include "backupy/sqlite/error.hpp"
 
-namespace backupy::state::detail {
+namespace backupy::sqlite {
 
 std::string db_file(sqlite3* db) {
   const char* name = sqlite3_db_filename(db, "main");
@@ -13,7 +13,7 @@ void throw_sqlite(sqlite3* db, std::string_view what) {
   message += db_file(db);
   message += ": ";
   message += sqlite3_errmsg(db);
-  throw StateError(message);
+  throw Error(message);
 }
 
 void exec(sqlite3* db, const char* sql) {
@@ -22,7 +22,7 @@ void exec(sqlite3* db, const char* sql) {
   // sqlite3_exec reports through its own buffer; copy it before freeing.
   std::string reason = error != nullptr ? error : sqlite3_errmsg(db);
   sqlite3_free(error);
-  throw StateError("cannot run \"" + std::string(sql) + "\" on " + db_file(db) + ": " + reason);
+  throw Error("cannot run \"" + std::string(sql) + "\" on " + db_file(db) + ": " + reason);
 }
 
-}  // namespace backupy::state::detail
+}  // namespace backupy::sqlite

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace backupy::state::detail {
+namespace backupy::sqlite {
 
 class Statement {
  public:
@@ -23,8 +23,9 @@ class Statement {
   Statement& bind(int index, std::int64_t value);
   Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind_text(int index, std::string_view text);
+  Statement& bind_null(int index);
 
-  // True while a row is available; false when done. Throws StateError.
+  // True while a row is available; false when done. Throws sqlite::Error.
   bool step();
   // Steps a statement that returns no rows (INSERT/UPDATE/DELETE).
   void run();
@@ -59,4 +60,4 @@ class ScopedReset {
   Statement& stmt_;
 };
 
-}  // namespace backupy::state::detail
+}  // namespace backupy::sqlite

@@ -3,7 +3,7 @@
 // exception anywhere inside leaves the database as it was.
 #include <sqlite3.h>
 
-namespace backupy::state::detail {
+namespace backupy::sqlite {
 
 class Transaction {
  public:
@@ -22,4 +22,4 @@ class Transaction {
   bool done_ = false;
 };
 
-}  // namespace backupy::state::detail
+}  // namespace backupy::sqlite

@@ -1,8 +1,8 @@
-#include "transaction.hpp"
+#include "backupy/sqlite/transaction.hpp"
 
-#include "sqlite_error.hpp"
+#include "backupy/sqlite/error.hpp"
 
-namespace backupy::state::detail {
+namespace backupy::sqlite {
 
 Transaction::Transaction(sqlite3* db, const char* begin_sql) : db_(db) {
   exec(db_, begin_sql);
@@ -21,4 +21,4 @@ void Transaction::commit() {
   done_ = true;
 }
 
-}  // namespace backupy::state::detail
+}  // namespace backupy::sqlite

@@ -1,14 +1,13 @@
-#include "statement.hpp"
+#include "backupy/sqlite/statement.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <memory>
 
-#include "backupy/state/state_db.hpp"
-#include "sqlite_error.hpp"
+#include "backupy/sqlite/error.hpp"
 
-namespace backupy::state::detail {
+namespace backupy::sqlite {
 namespace {
 
 using ::testing::HasSubstr;
@@ -40,6 +39,13 @@ TEST_F(StatementTest, BindsStepsAndReadsColumns) {
   EXPECT_EQ(select.column_blob(1), binary);
   EXPECT_EQ(select.column_blob(2), "text");
   EXPECT_FALSE(select.step());
+}
+
+TEST_F(StatementTest, BindsNull) {
+  Statement(db_.get(), "INSERT INTO t (id, b) VALUES (1, ?1)").bind_null(1).run();
+  Statement select(db_.get(), "SELECT b FROM t");
+  ASSERT_TRUE(select.step());
+  EXPECT_TRUE(select.column_is_null(0));
 }
 
 TEST_F(StatementTest, EmptyBlobIsNotNull) {
@@ -74,7 +80,7 @@ TEST_F(StatementTest, ErrorsCarryTheSqlAndTheReason) {
   try {
     Statement(db_.get(), "SELEKT 1");
     FAIL() << "prepare must fail";
-  } catch (const StateError& e) {
+  } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("SELEKT 1"));
     EXPECT_THAT(e.what(), HasSubstr("syntax error"));
   }
@@ -82,7 +88,7 @@ TEST_F(StatementTest, ErrorsCarryTheSqlAndTheReason) {
   try {
     Statement(db_.get(), "INSERT INTO t (id) VALUES (1)").run();
     FAIL() << "duplicate key must fail";
-  } catch (const StateError& e) {
+  } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("UNIQUE constraint failed"));
   }
 }
@@ -95,4 +101,4 @@ TEST_F(StatementTest, MovedFromStatementIsInert) {
 }
 
 }  // namespace
-}  // namespace backupy::state::detail
+}  // namespace backupy::sqlite

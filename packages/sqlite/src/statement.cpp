@@ -1,14 +1,14 @@
-#include "statement.hpp"
+#include "backupy/sqlite/statement.hpp"
 
 #include <limits>
 
-#include "sqlite_error.hpp"
+#include "backupy/sqlite/error.hpp"
 
-namespace backupy::state::detail {
+namespace backupy::sqlite {
 
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
   if (sql.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-    throw StateError("SQL text too long for " + db_file(db));
+    throw Error("SQL text too long for " + db_file(db));
   }
   if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
       SQLITE_OK) {
@@ -52,6 +52,11 @@ Statement& Statement::bind_text(int index, std::string_view text) {
   return *this;
 }
 
+Statement& Statement::bind_null(int index) {
+  if (sqlite3_bind_null(stmt_, index) != SQLITE_OK) fail("cannot bind NULL on");
+  return *this;
+}
+
 bool Statement::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -87,8 +92,8 @@ bool Statement::column_is_null(int column) const {
 
 void Statement::fail(std::string_view what) const {
   // sqlite3_errmsg reflects the latest call on this connection, which is the
-  // failing one: we hold the connection mutex throughout.
+  // failing one: callers serialise every use of a connection.
   throw_sqlite(db_, what);
 }
 
-}  // namespace backupy::state::detail
+}  // namespace backupy::sqlite

@@ -1,0 +1,159 @@
+// The catalog end to end: the control plane is SIGKILLed while a run is in flight and started
+// again with the same YAML (same catalog, same generated master.key, same port). The agent
+// finishes the backup meanwhile, reconnects and replays its outbox; the result lands exactly
+// once, and the run's data key, unsealed from the catalog by the new process, decrypts the
+// object. Afterwards GET /v1/agents still knows the agent when it is gone.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <fstream>
+
+#include "backupy/test_support/s3_server.hpp"
+#include "fixtures.hpp"
+
+namespace backupy::testing {
+namespace {
+
+const std::string kAdminToken = "catalog-restart-admin-token-51ad";
+
+std::string slurp(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// An integer query against the catalog, read-only beside the running control plane (WAL);
+// -1 if it fails.
+long long catalog_count(const std::filesystem::path& catalog, const std::string& sql) {
+  sqlite3* db = nullptr;
+  long long value = -1;
+  if (sqlite3_open_v2(catalog.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      value = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return value;
+}
+
+class ControlPlaneRestartTest : public ::testing::Test {
+ protected:
+  void SetUp() override { create_orders_database(database(), 3000); }
+
+  std::filesystem::path database() const { return ws_.dir() / "app.db"; }
+  std::filesystem::path gate() const { return ws_.dir() / "go"; }
+  std::filesystem::path catalog() const { return ws_.dir() / "catalog.db"; }
+
+  // The job's pre-hook holds the run until the test creates the gate file: the run is
+  // demonstrably in flight while the control plane dies.
+  ControlPlaneOptions options(const std::string& storage_endpoint) const {
+    ControlPlaneOptions o;
+    o.admin_tokens = {kAdminToken};
+    o.storage_endpoint = storage_endpoint;
+    o.storage_access_key_id = "S3RVER";  // the only key id s3rver accepts
+    o.agent_config_yaml =
+        "version: 1\n"
+        "targets:\n"
+        "  - {id: lite, type: sqlite, display_name: Orders, connection: {database: \"" +
+        database().string() +
+        "\"}}\n"
+        "jobs:\n"
+        "  - {id: orders, target_id: lite, cron: \"0 3 * * *\", retention_days: 7, "
+        "compression: zstd, encryption_enabled: true, pre_hooks: [\"while [ ! -e " +
+        gate().string() + " ]; do sleep 0.05; done\"]}\n";
+    return o;
+  }
+
+  Workspace ws_;
+};
+
+TEST_F(ControlPlaneRestartTest, AResultOfARunInFlightLandsExactlyOnceAfterARestart) {
+  S3Server s3;
+  ControlPlane cp(ws_, options(s3.endpoint()));
+  Agent agent(ws_,
+              AgentOptions{.server_url = cp.url(), .extra_env = {{"BACKUPY_HOOKS", "enabled"}}});
+  agent.start();
+  ASSERT_TRUE(cp.log().wait_for(event_is("register"), 20s)) << cp.log().dump_tail();
+
+  const ApiReply accepted = cp.api("POST", "/v1/jobs/orders/run", kAdminToken);
+  ASSERT_EQ(accepted.status, 202) << accepted.body;
+  const std::string run_id = accepted.json().value("run_id", "");
+  const Json held = cp.wait_for_run(
+      run_id, kAdminToken, [](const Json& r) { return r.value("current_step", "") == "pre_hooks"; },
+      30s);
+  ASSERT_EQ(held.value("current_step", ""), "pre_hooks") << held.dump();
+
+  // The control plane dies with the run in flight; the agent finishes it alone (its upload
+  // goes straight to S3) and keeps the results in its outbox.
+  cp.kill();
+  std::ofstream(gate()) << "go";
+  ASSERT_TRUE(agent.log().wait_for(msg_is("run completed"), 60s)) << agent.log().dump_tail();
+
+  cp.restart();
+  const Json run = cp.wait_for_run(
+      run_id, kAdminToken, [](const Json& r) { return r.value("status", "") == "success"; }, 30s);
+  ASSERT_EQ(run.value("status", ""), "success") << run.dump() << cp.log().dump_tail();
+  // The completion reached the restarted process (the agent replayed it), and exactly one
+  // completion was applied across both processes: the catalog's record of applied results.
+  EXPECT_EQ(cp.log().count([&](const Json& line) {
+    return line.value("event", "") == "result" && line.value("type", "") == "backup_completed" &&
+           line.value("run_id", "") == run_id;
+  }),
+            1u)
+      << cp.log().dump_tail();
+  EXPECT_EQ(catalog_count(catalog(), "SELECT count(*) FROM job_updates WHERE run_id = '" + run_id +
+                                         "' AND kind = 'backup_completed'"),
+            1);
+  // Every applied agent result has its row; the control plane's own object check one more.
+  EXPECT_EQ(catalog_count(catalog(), "SELECT count(*) FROM job_updates WHERE run_id = '" + run_id +
+                                         "' AND kind = 'object_check'"),
+            1);
+  EXPECT_EQ(
+      catalog_count(catalog(), "SELECT count(*) FROM job_updates WHERE run_id = '" + run_id + "'"),
+      static_cast<long long>(run.value("updates", 0ull)) + 1);
+
+  // The object is what the agent reported; a token issued by the new process decrypts it.
+  const ApiReply download = cp.api("GET", "/v1/runs/" + run_id + "/download-url", kAdminToken);
+  ASSERT_EQ(download.status, 200) << download.body;
+  const std::filesystem::path blob = ws_.dir() / "downloaded.bkpy";
+  const CommandResult fetched =
+      run_command({find_executable("curl").string(), "--silent", "--fail", "--output",
+                   blob.string(), download.json().value("url", "")},
+                  {});
+  ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
+  const std::string object = slurp(blob);
+  EXPECT_EQ(object.size(), run.value("size_bytes", 0ull));
+  EXPECT_EQ(sha256_hex(object), run.value("sha256", ""));
+  const ApiReply token = cp.api("POST", "/v1/runs/" + run_id + "/decryption-token", kAdminToken);
+  ASSERT_EQ(token.status, 200) << token.body;
+  const std::filesystem::path token_file = ws_.dir() / "token";
+  std::ofstream(token_file) << token.json().value("token", "");
+  const std::filesystem::path restored = ws_.dir() / "restored.db";
+  const CommandResult decrypt =
+      run_command({BACKUPY_DECRYPT_BIN, "--token-file", token_file.string(), "--in", blob.string(),
+                   "--out", restored.string()},
+                  {});
+  ASSERT_EQ(decrypt.exit_code, 0) << decrypt.err;
+  EXPECT_EQ(slurp(restored), slurp(database()));
+
+  // With the agent gone and the server restarted once more, the catalog still knows it.
+  agent.stop_gracefully();
+  cp.kill();
+  cp.restart();
+  const ApiReply agents = cp.api("GET", "/v1/agents", kAdminToken);
+  ASSERT_EQ(agents.status, 200) << agents.body;
+  const Json view = agents.json()["agents"][0];
+  EXPECT_EQ(view.value("state", ""), "disconnected") << view.dump();
+  EXPECT_TRUE(view["last_heartbeat"].is_string()) << view.dump();
+  EXPECT_TRUE(view["disconnected_at"].is_string()) << view.dump();
+  EXPECT_FALSE(view.value("hostname", "").empty()) << view.dump();
+  const ApiReply listed = cp.api("GET", "/v1/runs?job=orders", kAdminToken);
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(listed.json()["runs"].size(), 1u) << listed.body;
+  EXPECT_EQ(listed.json()["runs"][0].value("status", ""), "success") << listed.body;
+}
+
+}  // namespace
+}  // namespace backupy::testing
