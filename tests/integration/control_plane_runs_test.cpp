@@ -200,7 +200,8 @@ TEST_F(ControlPlaneRunsTest, CancelIsSentToTheAgent) {
   connect_agent(cp);
   const ApiReply reply = cp.api("POST", "/v1/jobs/nightly/cancel", kAdminToken);
   ASSERT_EQ(reply.status, 202) << reply.body;
-  EXPECT_EQ(reply.json(), Json::parse(R"({"job_id":"nightly","agent_id":"agent-1"})"));
+  EXPECT_EQ(reply.json(), Json::parse(R"({"job_id":"nightly","agent_id":"agent-1",
+                                          "withdrawn_runs":0,"cancel_sent":true})"));
   const auto sent = cp.log().wait_for(event_with("cancel_sent", "job_id", "nightly"), 5s);
   ASSERT_TRUE(sent) << cp.log().dump_tail();
   EXPECT_EQ(sent->value("agent_id", ""), "agent-1");

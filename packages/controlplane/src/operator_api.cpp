@@ -296,16 +296,33 @@ class Handler {
     const auto agent = dispatcher().agent_for_job(job_id);
     if (const auto* refusal = std::get_if<RunRefusal>(&agent)) return refused(*refusal);
     const std::string& agent_id = std::get<const AgentEntry*>(agent)->id;
+    // Runs that still wait for the agent are withdrawn here: the agent never hears of them.
+    std::size_t withdrawn = 0;
+    for (RunRecord* run : ctx_.runs.undelivered(agent_id)) {
+      if (run->job_id != job_id) continue;
+      ctx_.runs.withdraw(*run, "cancelled by an operator before it reached the agent", ctx_.now_ms);
+      ++withdrawn;
+      ctx_.log.info("run_withdrawn", {{"event", "run_withdrawn"},
+                                      {"run_id", run->run_id},
+                                      {"job_id", job_id},
+                                      {"agent_id", agent_id},
+                                      {"remote", request_.remote}});
+    }
     Envelope envelope;
     envelope.mutable_cancel_job()->set_job_id(job_id);
     const std::optional<std::string> correlation =
         ctx_.agents.send(agent_id, "cancel", std::move(envelope));
-    if (!correlation) return error(409, "agent " + agent_id + " is offline");
-    ctx_.log.info("cancel_sent", {{"event", "cancel_sent"},
-                                  {"job_id", job_id},
-                                  {"agent_id", agent_id},
-                                  {"correlation_id", *correlation}});
-    return reply(202, {{"job_id", job_id}, {"agent_id", agent_id}});
+    if (!correlation && withdrawn == 0) return error(409, "agent " + agent_id + " is offline");
+    if (correlation) {
+      ctx_.log.info("cancel_sent", {{"event", "cancel_sent"},
+                                    {"job_id", job_id},
+                                    {"agent_id", agent_id},
+                                    {"correlation_id", *correlation}});
+    }
+    return reply(202, {{"job_id", job_id},
+                       {"agent_id", agent_id},
+                       {"withdrawn_runs", withdrawn},
+                       {"cancel_sent", correlation.has_value()}});
   }
 
   // ------------------------------------------------------------------- runs --

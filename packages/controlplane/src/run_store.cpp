@@ -200,9 +200,17 @@ std::vector<RunRecord*> RunStore::awaiting_verification() {
 }
 
 void RunStore::fail(RunRecord& run, std::string reason, std::uint64_t now_ms) {
+  end(run, RunStatus::failed, std::move(reason), now_ms);
+}
+
+void RunStore::withdraw(RunRecord& run, std::string reason, std::uint64_t now_ms) {
+  if (run.sent_ms == 0) end(run, RunStatus::cancelled, std::move(reason), now_ms);
+}
+
+void RunStore::end(RunRecord& run, RunStatus status, std::string reason, std::uint64_t now_ms) {
   if (is_finished(run.status)) return;
   const Fields before = Fields::of(run);
-  run.status = RunStatus::failed;
+  run.status = status;
   run.error = std::move(reason);
   run.finished_ms = now_ms;
   persist(run, before, nullptr);

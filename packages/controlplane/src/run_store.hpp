@@ -123,6 +123,9 @@ class RunStore {
   // Ends a run that has not finished as failed with reason (e.g. its agent stayed offline,
   // its object is missing); a finished run is left alone.
   void fail(RunRecord& run, std::string reason, std::uint64_t now_ms);
+  // Withdraws a run that still waits for its agent (sent_ms == 0): cancelled with reason. A run
+  // the agent has is left alone (CancelJob is the agent's to act on).
+  void withdraw(RunRecord& run, std::string reason, std::uint64_t now_ms);
 
   // The runs matching filter, newest first, at most filter.limit.
   std::vector<const RunRecord*> list(const RunFilter& filter) const;
@@ -150,6 +153,8 @@ class RunStore {
 
  private:
   RunRecord* owned_by(std::string_view agent_id, std::string_view run_id);
+  // Ends an unfinished run with status and reason (fail, withdraw).
+  void end(RunRecord& run, RunStatus status, std::string reason, std::uint64_t now_ms);
   // Counts run's finish if it is finished now; callers only ever change unfinished runs.
   void note_finish(const RunRecord& run);
   // Stores run's fields (and update) in the catalog; on failure puts run back as `before` was

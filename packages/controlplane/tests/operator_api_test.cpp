@@ -408,7 +408,10 @@ TEST_F(OperatorApiTest, ResendsTheSameRunWithFreshCredentials) {
 TEST_F(OperatorApiTest, CancelsJobs) {
   const Answer answer = call("POST", "/v1/jobs/weekly/cancel");
   ASSERT_EQ(answer.status, 202u);
-  EXPECT_EQ(answer.body, (json{{"job_id", "weekly"}, {"agent_id", "agent-2"}}));
+  EXPECT_EQ(answer.body, (json{{"job_id", "weekly"},
+                               {"agent_id", "agent-2"},
+                               {"withdrawn_runs", 0},
+                               {"cancel_sent", true}}));
   ASSERT_EQ(agents_.sent.size(), 1u);
   EXPECT_EQ(agents_.sent[0].first, "agent-2");
   EXPECT_EQ(agents_.sent[0].second.cancel_job().job_id(), "weekly");
@@ -417,6 +420,26 @@ TEST_F(OperatorApiTest, CancelsJobs) {
   EXPECT_EQ(cancelled[0].value("job_id", ""), "weekly");
   EXPECT_EQ(cancelled[0].value("agent_id", ""), "agent-2");
   EXPECT_EQ(call("POST", "/v1/jobs/nope/cancel").status, 404u);
+}
+
+TEST_F(OperatorApiTest, CancelWithdrawsRunsThatStillWaitForTheirAgent) {
+  agents_.online_ids.clear();
+  EXPECT_EQ(call("POST", "/v1/jobs/nightly/cancel").status, 409u);  // nothing to withdraw
+  const std::string waiting = call("POST", "/v1/jobs/nightly/run").body.value("run_id", "");
+  ASSERT_FALSE(waiting.empty());
+  const Answer answer = call("POST", "/v1/jobs/nightly/cancel");
+  ASSERT_EQ(answer.status, 202u);
+  EXPECT_EQ(answer.body.value("withdrawn_runs", 0), 1);
+  EXPECT_FALSE(answer.body.value("cancel_sent", true));
+  const Answer view = call("GET", "/v1/runs/" + waiting);
+  EXPECT_EQ(view.body.value("status", ""), "cancelled");
+  EXPECT_EQ(view.body.value("error", ""), "cancelled by an operator before it reached the agent");
+  ASSERT_EQ(events("run_withdrawn").size(), 1u);
+
+  // The agent comes back: nothing of the withdrawn run is sent.
+  agents_.online_ids.insert("agent-1");
+  EXPECT_TRUE(runs_.undelivered("agent-1").empty());
+  EXPECT_TRUE(agents_.sent.empty());
 }
 
 TEST_F(OperatorApiTest, IssuesDecryptionTokensTheCliAccepts) {
