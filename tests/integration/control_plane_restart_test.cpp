@@ -53,16 +53,9 @@ class ControlPlaneRestartTest : public ::testing::Test {
     o.admin_tokens = {kAdminToken};
     o.storage_endpoint = storage_endpoint;
     o.storage_access_key_id = "S3RVER";  // the only key id s3rver accepts
-    o.agent_config_yaml =
-        "version: 1\n"
-        "targets:\n"
-        "  - {id: lite, type: sqlite, display_name: Orders, connection: {database: \"" +
-        database().string() +
-        "\"}}\n"
-        "jobs:\n"
-        "  - {id: orders, target_id: lite, cron: \"0 3 * * *\", retention_days: 7, "
-        "compression: zstd, encryption_enabled: true, pre_hooks: [\"while [ ! -e " +
-        gate().string() + " ]; do sleep 0.05; done\"]}\n";
+    o.agent_config_yaml = orders_agent_config(
+        database(), "0 3 * * *",
+        ", pre_hooks: [\"while [ ! -e " + gate().string() + " ]; do sleep 0.05; done\"]");
     return o;
   }
 

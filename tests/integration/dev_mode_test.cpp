@@ -23,15 +23,7 @@ class DevModeTest : public ::testing::Test {
     o.dev_mode = true;
     o.admin_tokens = {kAdminToken};
     o.storage_type = "local";
-    o.agent_config_yaml =
-        "version: 1\n"
-        "targets:\n"
-        "  - {id: lite, type: sqlite, display_name: Orders, connection: {database: \"" +
-        database().string() +
-        "\"}}\n"
-        "jobs:\n"
-        "  - {id: orders, target_id: lite, cron: \"0 3 * * *\", retention_days: 7, "
-        "compression: zstd, encryption_enabled: true}\n";
+    o.agent_config_yaml = orders_agent_config(database());
     return o;
   }
 

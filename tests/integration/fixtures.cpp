@@ -40,6 +40,19 @@ std::filesystem::path Workspace::pki() const {
   return test_support::test_pki();
 }
 
+std::string orders_agent_config(const std::filesystem::path& database, const std::string& cron,
+                                const std::string& extra_job_fields) {
+  return "version: 1\n"
+         "targets:\n"
+         "  - {id: lite, type: sqlite, display_name: Orders, connection: {database: \"" +
+         database.string() +
+         "\"}}\n"
+         "jobs:\n"
+         "  - {id: orders, target_id: lite, cron: \"" +
+         cron + "\", retention_days: 7, compression: zstd, encryption_enabled: true" +
+         extra_job_fields + "}\n";
+}
+
 std::string slurp(const std::filesystem::path& file) {
   return test_support::detail::read_file(file);
 }

@@ -40,6 +40,11 @@ std::string agent_key_for(const std::string& name);
 // A SQLite database at file with one table, orders(id, item), of `rows` rows
 // ("order 0" ...): the target of the SQLite backup tests. Throws on failure.
 void create_orders_database(const std::filesystem::path& file, int rows);
+// The agent `config:` YAML of the SQLite tests: target "lite" = database, job "orders" (zstd,
+// encrypted, retention 7 days) on cron, plus extra_job_fields (e.g. ", pre_hooks: [...]").
+std::string orders_agent_config(const std::filesystem::path& database,
+                                const std::string& cron = "0 3 * * *",
+                                const std::string& extra_job_fields = "");
 
 struct ControlPlaneOptions {
   int heartbeat_interval_sec = 1;

@@ -35,15 +35,7 @@ class SchedulingTest : public ::testing::Test {
     ControlPlaneOptions o;
     o.admin_tokens = {kAdminToken};
     o.storage_type = "local";
-    o.agent_config_yaml =
-        "version: 1\n"
-        "targets:\n"
-        "  - {id: lite, type: sqlite, display_name: Orders, connection: {database: \"" +
-        (ws_.dir() / "app.db").string() +
-        "\"}}\n"
-        "jobs:\n"
-        "  - {id: orders, target_id: lite, cron: \"" +
-        cron + "\", compression: zstd, encryption_enabled: true" + job_extra + "}\n";
+    o.agent_config_yaml = orders_agent_config(ws_.dir() / "app.db", cron, job_extra);
     return o;
   }
 
