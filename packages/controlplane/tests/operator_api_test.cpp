@@ -49,14 +49,6 @@ class OperatorApiTest : public ::testing::Test {
     storage.url_ttl_sec = 900;
     config_.storage = storage;
     agents_.online_ids = {"agent-1", "agent-2"};
-    core::configure_logging({core::LogLevel::debug, [this](std::string_view line) {
-                               std::lock_guard lock(mutex_);
-                               lines_.emplace_back(line);
-                             }});
-  }
-  ~OperatorApiTest() override {
-    core::configure_logging({});
-    core::forget_all_secrets();
   }
 
   struct Answer {
@@ -81,17 +73,9 @@ class OperatorApiTest : public ::testing::Test {
     return {response.status, parsed};
   }
 
-  std::vector<json> events(std::string_view name) const {
-    std::lock_guard lock(mutex_);
-    return testing::events_named(lines_, name);
-  }
+  std::vector<json> events(std::string_view name) const { return logs_.events(name); }
 
-  std::string all_logs() const {
-    std::lock_guard lock(mutex_);
-    std::string out;
-    for (const std::string& line : lines_) out += line + "\n";
-    return out;
-  }
+  std::string all_logs() const { return logs_.all(); }
 
   const backup::v1::RunBackup& last_run_backup() const {
     EXPECT_FALSE(agents_.sent.empty());
@@ -99,6 +83,7 @@ class OperatorApiTest : public ::testing::Test {
     return agents_.sent.back().second.run_backup();
   }
 
+  testing::LogCapture logs_;  // first: captures from construction on
   ServerConfig config_;
   RunStore runs_;
   FakeAgents agents_;
@@ -106,8 +91,6 @@ class OperatorApiTest : public ::testing::Test {
   std::uint64_t now_ms_ = kNowMs;
   core::Logger log_{"control-plane"};
   std::function<ReloadResult()> reload_;
-  mutable std::mutex mutex_;
-  std::vector<std::string> lines_;
 };
 
 TEST_F(OperatorApiTest, ClaimsEveryV1PathButTheAgentsEndpoint) {

@@ -33,14 +33,6 @@ class RunDispatcherTest : public ::testing::Test {
     config_.storage = storage;
     config_.scheduling.max_waiting_runs_per_agent = 3;
     config_.scheduling.waiting_run_ttl_sec = 600;
-    core::configure_logging({core::LogLevel::debug, [this](std::string_view line) {
-                               std::lock_guard lock(mutex_);
-                               lines_.emplace_back(line);
-                             }});
-  }
-  ~RunDispatcherTest() override {
-    core::configure_logging({});
-    core::forget_all_secrets();
   }
 
   // A dispatcher at the test's clock (now_ms_).
@@ -63,10 +55,7 @@ class RunDispatcherTest : public ::testing::Test {
     return refusal != nullptr ? *refusal : RunRefusal{};
   }
 
-  std::vector<json> events(std::string_view name) const {
-    std::lock_guard lock(mutex_);
-    return testing::events_named(lines_, name);
-  }
+  std::vector<json> events(std::string_view name) const { return logs_.events(name); }
 
   std::vector<std::string> sent_run_ids() const {
     std::vector<std::string> ids;
@@ -75,14 +64,13 @@ class RunDispatcherTest : public ::testing::Test {
     return ids;
   }
 
+  testing::LogCapture logs_;  // first: captures from construction on
   ServerConfig config_;
   RunStore runs_;
   testing::FakeAgents agents_;
   std::unique_ptr<ObjectStore> store_;
   std::uint64_t now_ms_ = core_now();
   core::Logger log_{"control-plane"};
-  mutable std::mutex mutex_;
-  std::vector<std::string> lines_;
 
   static std::uint64_t core_now() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -23,15 +23,7 @@ backup::v1::BackupCompleted completed(const std::string& run_id) {
   return message;
 }
 
-backup::v1::JobUpdate job_update(const std::string& run_id, backup::v1::JobStatus status) {
-  backup::v1::JobUpdate update;
-  update.set_job_id("nightly");
-  update.set_run_id(run_id);
-  update.set_status(status);
-  update.set_progress_percent(40);
-  update.set_current_step("dumping");
-  return update;
-}
+using testing::job_update;
 
 class RunStoreCatalogTest : public ::testing::Test {
  protected:

@@ -5,18 +5,12 @@
 #include <regex>
 #include <set>
 
+#include "test_support.hpp"
+
 namespace backupy::controlplane::detail {
 namespace {
 
-backup::v1::JobUpdate job_update(const std::string& run_id, backup::v1::JobStatus status) {
-  backup::v1::JobUpdate update;
-  update.set_job_id("nightly");
-  update.set_run_id(run_id);
-  update.set_status(status);
-  update.set_progress_percent(40);
-  update.set_current_step("dumping");
-  return update;
-}
+using testing::job_update;
 
 TEST(RunStoreTest, CreatesQueuedRunsWithFreshIdsKeysAndObjectKeys) {
   RunStore runs;

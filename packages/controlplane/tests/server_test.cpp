@@ -50,54 +50,6 @@ constexpr std::string_view kPassword = "pw-s3cret-123";
 
 // ------------------------------------------------------------------------- logs --
 
-class LogCapture {
- public:
-  LogCapture() {
-    core::configure_logging({core::LogLevel::debug, [this](std::string_view line) {
-                               std::lock_guard lock(mutex_);
-                               lines_.emplace_back(line);
-                               changed_.notify_all();
-                             }});
-  }
-  ~LogCapture() {
-    core::configure_logging({});
-    core::forget_all_secrets();
-  }
-
-  std::vector<json> events(std::string_view name) const {
-    std::lock_guard lock(mutex_);
-    return testing::events_named(lines_, name);
-  }
-
-  // Waits until an event named `name` matching pred has been logged.
-  std::optional<json> wait_for(std::string_view name,
-                               const std::function<bool(const json&)>& pred = {},
-                               std::chrono::milliseconds timeout = 3s) const {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::unique_lock lock(mutex_);
-    std::size_t checked = 0;
-    while (true) {
-      for (; checked < lines_.size(); ++checked) {
-        json parsed = json::parse(lines_[checked]);
-        if (parsed.value("event", "") == name && (!pred || pred(parsed))) return parsed;
-      }
-      if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) return std::nullopt;
-    }
-  }
-
-  std::string all() const {
-    std::lock_guard lock(mutex_);
-    std::string out;
-    for (const std::string& line : lines_) out += line;
-    return out;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  mutable std::condition_variable changed_;
-  std::vector<std::string> lines_;
-};
-
 // --------------------------------------------------------------------- clients --
 
 struct HttpReply {
@@ -419,7 +371,7 @@ class ServerTest : public ::testing::Test {
     EXPECT_EQ(all.find(kPassword), std::string::npos);
   }
 
-  LogCapture logs_;  // first: outlives the server thread
+  testing::LogCapture logs_;  // first: outlives the server thread
   TempDir dir_;
   std::unique_ptr<Server> server_;
   std::thread thread_;

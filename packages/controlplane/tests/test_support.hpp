@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include "backupy/controlplane/server_config.hpp"
+#include "backupy/core/log.hpp"
 #include "backupy/core/redactor.hpp"
 
 namespace backupy::controlplane::testing {
@@ -70,6 +74,69 @@ inline std::vector<nlohmann::json> events_named(const std::vector<std::string>& 
 }
 
 // ------------------------------------------------------------ config documents --
+
+// Captures every log line (debug and up) for as long as it lives (any thread may log); restores
+// the default sink and forgets registered secrets on destruction.
+class LogCapture {
+ public:
+  LogCapture() {
+    core::configure_logging({core::LogLevel::debug, [this](std::string_view line) {
+                               std::lock_guard lock(mutex_);
+                               lines_.emplace_back(line);
+                               changed_.notify_all();
+                             }});
+  }
+  ~LogCapture() {
+    core::configure_logging({});
+    core::forget_all_secrets();
+  }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  std::vector<nlohmann::json> events(std::string_view name) const {
+    std::lock_guard lock(mutex_);
+    return events_named(lines_, name);
+  }
+
+  // Waits until an event named `name` matching pred has been logged.
+  std::optional<nlohmann::json> wait_for(
+      std::string_view name, const std::function<bool(const nlohmann::json&)>& pred = {},
+      std::chrono::milliseconds timeout = std::chrono::seconds(3)) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::unique_lock lock(mutex_);
+    std::size_t checked = 0;
+    while (true) {
+      for (; checked < lines_.size(); ++checked) {
+        nlohmann::json parsed = nlohmann::json::parse(lines_[checked]);
+        if (parsed.value("event", "") == name && (!pred || pred(parsed))) return parsed;
+      }
+      if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) return std::nullopt;
+    }
+  }
+
+  std::string all() const {
+    std::lock_guard lock(mutex_);
+    std::string out;
+    for (const std::string& line : lines_) out += line + "\n";
+    return out;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  std::vector<std::string> lines_;
+};
+
+// An agent's JobUpdate for run_id: job "nightly", 40 %, "dumping".
+inline backup::v1::JobUpdate job_update(const std::string& run_id, backup::v1::JobStatus status) {
+  backup::v1::JobUpdate update;
+  update.set_job_id("nightly");
+  update.set_run_id(run_id);
+  update.set_status(status);
+  update.set_progress_percent(40);
+  update.set_current_step("dumping");
+  return update;
+}
 
 inline std::string join_lines(const std::vector<std::string>& lines) {
   std::string out;
