@@ -300,12 +300,8 @@ class AgentRunsTest : public ::testing::Test {
     EXPECT_EQ(s3.read_object(run.value("s3_key", "")), object);
     EXPECT_EQ(object.size(), run.value("size_bytes", 0ull));
     EXPECT_EQ(sha256_hex(object), run.value("sha256", ""));
-    const std::filesystem::path token_file = ws_.dir() / "token";
-    std::ofstream(token_file) << token_for(cp, run.value("run_id", ""));
     const CommandResult decrypt =
-        run_command({BACKUPY_DECRYPT_BIN, "--token-file", token_file.string(), "--in",
-                     blob.string(), "--out", out.string()},
-                    {});
+        cp.decrypt_object(run.value("run_id", ""), kAdminToken, blob, out);
     EXPECT_EQ(decrypt.exit_code, 0) << decrypt.err;
     return object;
   }

@@ -210,6 +210,23 @@ void ControlPlane::download_object(const std::string& run_id, const std::string&
   }
 }
 
+CommandResult ControlPlane::decrypt_object(const std::string& run_id,
+                                           const std::string& admin_token,
+                                           const std::filesystem::path& blob,
+                                           const std::filesystem::path& out) const {
+  const ApiReply token = api("POST", "/v1/runs/" + run_id + "/decryption-token", admin_token);
+  const std::string jwt = token.json().value("token", "");
+  if (token.status != 200 || jwt.empty()) {
+    throw std::runtime_error("decryption-token of " + run_id + ": HTTP " +
+                             std::to_string(token.status) + " " + token.body);
+  }
+  const std::filesystem::path token_file = blob.string() + ".token";
+  std::ofstream(token_file) << jwt;
+  return run_command({BACKUPY_DECRYPT_BIN, "--token-file", token_file.string(), "--in",
+                      blob.string(), "--out", out.string()},
+                     {});
+}
+
 Json ControlPlane::wait_for_run(const std::string& run_id, const std::string& admin_token,
                                 const std::function<bool(const Json&)>& pred,
                                 std::chrono::milliseconds timeout) const {

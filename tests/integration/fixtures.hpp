@@ -115,6 +115,12 @@ class ControlPlane {
   // then a plain GET of that URL (curl) — into file. Throws with the reason on failure.
   void download_object(const std::string& run_id, const std::string& admin_token,
                        const std::filesystem::path& file) const;
+  // Restores blob (the run's stored object) into out the way an operator does: a decryption
+  // token from POST /v1/runs/{id}/decryption-token in a file beside blob, then backupy-decrypt.
+  // Throws if no token was issued; backupy-decrypt's own outcome is returned.
+  CommandResult decrypt_object(const std::string& run_id, const std::string& admin_token,
+                               const std::filesystem::path& blob,
+                               const std::filesystem::path& out) const;
   // Polls GET /v1/runs/{id} until pred holds or timeout passes; returns the last answer.
   Json wait_for_run(const std::string& run_id, const std::string& admin_token,
                     const std::function<bool(const Json&)>& pred,

@@ -128,15 +128,8 @@ TEST_F(LocalStorageTest, ARunUploadsIntoTheStoreAndTheDownloadUrlRestoresIt) {
   // backupy-decrypt restores the downloaded object with the control plane's token.
   const std::filesystem::path blob = ws_.dir() / "downloaded.bkpy";
   std::ofstream(blob, std::ios::binary) << fetched;
-  const ApiReply token = cp.api("POST", "/v1/runs/" + run_id + "/decryption-token", kAdminToken);
-  ASSERT_EQ(token.status, 200) << token.body;
-  const std::filesystem::path token_file = ws_.dir() / "token";
-  std::ofstream(token_file) << token.json().value("token", "");
   const std::filesystem::path restored = ws_.dir() / "restored.db";
-  const CommandResult decrypt =
-      run_command({BACKUPY_DECRYPT_BIN, "--token-file", token_file.string(), "--in", blob.string(),
-                   "--out", restored.string()},
-                  {});
+  const CommandResult decrypt = cp.decrypt_object(run_id, kAdminToken, blob, restored);
   ASSERT_EQ(decrypt.exit_code, 0) << decrypt.err;
   EXPECT_EQ(slurp(restored), slurp(database()));
 
