@@ -1,9 +1,11 @@
 #pragma once
 // The control plane server: one io_context on one thread, serving over TLS on one port
 //   GET /healthz             -> 200 {"status":"ok"}
+//   GET /metrics             -> Prometheus text exposition (no token; counts only)
+//   PUT/GET /objects/<key>   -> the embedded object store (storage type local; signed URLs)
 //   GET /v1/agents/connect   -> WebSocket upgrade, "Authorization: Bearer <agent key>"
 //                               (401 {"error":"unauthorized"} if missing or unknown)
-//   other /v1/...            -> the operator API (run dispatch; README "Operator API"),
+//   other /v1/...            -> the operator API (runs, agents, tokens; README "Operator API"),
 //                               "Authorization: Bearer <admin token>"
 //   anything else            -> 404 {"error":"not found"}
 // and speaking backup.v1 to connected agents (see agent_session.cpp for the protocol).
