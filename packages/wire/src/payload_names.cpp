@@ -13,6 +13,7 @@ std::string_view payload_name(Envelope::PayloadCase payload) {
     case Envelope::kLogEvent: return "log_event";
     case Envelope::kRestoreUpdate: return "restore_update";
     case Envelope::kAck: return "ack";
+    case Envelope::kUploadCredsRequest: return "upload_creds_request";
     case Envelope::kRegisterAck: return "register_ack";
     case Envelope::kConfigUpdate: return "config_update";
     case Envelope::kRunBackup: return "run_backup";

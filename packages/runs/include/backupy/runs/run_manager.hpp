@@ -27,6 +27,7 @@
 #include "backup/v1/agent.pb.h"
 #include "backupy/compress/codec.hpp"
 #include "backupy/drivers/registry.hpp"
+#include "backupy/scheduling/agent_schedule.hpp"
 #include "backupy/state/run_journal.hpp"
 #include "backupy/state/state_db.hpp"
 #include "backupy/upload/put_file.hpp"
@@ -77,6 +78,20 @@ class RunManager {
   backup::v1::Ack run_backup(const backup::v1::RunBackup& command);
   // Cancels every queued or active run of the job.
   backup::v1::Ack cancel_job(const std::string& job_id);
+
+  // agent_cron.v1 (docs/architecture.md, "Agent-side scheduling"). A fire of the agent's own
+  // schedule: skipped (reported as a WARN LogEvent) while the job has an unfinished run;
+  // otherwise a new agent-made run is journalled QUEUED (held to the end of the maintenance
+  // window if it falls due inside it), its DEK is made and wrapped to
+  // AgentConfig.key_wrapping, and an UploadCredsRequest goes to the outbox ahead of its first
+  // JobUpdate. The dump never waits for the control plane; only the upload needs credentials.
+  void schedule_run(const scheduling::Fire& fire);
+  // The session came online with agent_cron.v1: every agent-made run that waits for upload
+  // credentials asks again (the answer is a RunBackup for its run_id).
+  void request_missing_credentials();
+  // Runs in the disk-backed queue: waiting for a dump slot, the maintenance window or a
+  // retry, or spooled and waiting for their upload (AgentMetrics.queue_depth).
+  std::size_t queue_depth() const;
 
   // The config changed (max_parallel_jobs may have grown): wakes queued runs.
   void config_changed();

@@ -9,4 +9,10 @@ namespace backupy::wire {
 // (tag 58), cumulatively by Envelope.outbox_seq.
 inline constexpr std::string_view kCapDeliveryAck = "delivery_ack.v1";
 
+// Our addition: the agent schedules its own cron jobs (wrapping each run's DEK
+// to AgentConfig.key_wrapping and asking for upload credentials with
+// UploadCredsRequest); a server that lists it stops sending scheduled
+// RunBackups to that agent. Used only when both sides list it.
+inline constexpr std::string_view kCapAgentCron = "agent_cron.v1";
+
 }  // namespace backupy::wire

@@ -1,0 +1,44 @@
+#pragma once
+// Drives AgentSchedule on the control thread with one asio::system_timer (wakes at the next
+// fire, and at least once a minute so a wall-clock jump is noticed). Active only while
+// scheduling is enabled: the negotiated agent_cron.v1 mode, persisted so that an agent that
+// restarts while its control plane is down keeps scheduling (docs/protocol.md).
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "backup/v1/agent.pb.h"
+#include "backupy/scheduling/agent_schedule.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace backupy::scheduling {
+
+using FireFn = std::function<void(const Fire&)>;
+using WallClock = std::function<std::chrono::system_clock::time_point()>;
+
+class JobScheduler {
+ public:
+  // on_fire runs on the control thread for every fire (catch-ups included).
+  JobScheduler(
+      boost::asio::io_context& io, std::string agent_identity, ScheduleMemory memory,
+      FireFn on_fire, WallClock now = [] { return std::chrono::system_clock::now(); });
+  ~JobScheduler();
+  JobScheduler(const JobScheduler&) = delete;
+  JobScheduler& operator=(const JobScheduler&) = delete;
+
+  // A new config snapshot (also before enabling: the jobs are known offline).
+  void set_config(std::shared_ptr<const backup::v1::AgentConfig> config);
+  // Turns scheduling on (the first time: the catch-up pass) or off (timer cancelled).
+  void set_enabled(bool enabled);
+  bool enabled() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace backupy::scheduling
