@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <fstream>
@@ -199,23 +198,6 @@ class AgentRunsTest : public ::testing::Test {
 
   void create_database() { create_orders_database(database(), 5000); }
 
-  // "count/first/last" of a database file's orders table ("" if unreadable).
-  static std::string rows_of(const std::filesystem::path& file) {
-    sqlite3* db = nullptr;
-    std::string rows;
-    if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-      sqlite3_exec(
-          db, "SELECT count(*) || '/' || min(item) || '/' || max(item) FROM orders",
-          [](void* out, int, char** values, char**) {
-            *static_cast<std::string*>(out) = values[0] ? values[0] : "";
-            return 0;
-          },
-          &rows, nullptr);
-    }
-    sqlite3_close(db);
-    return rows;
-  }
-
   // job_extra: more fields for the job's flow mapping, e.g. ", pre_hooks: [\"true\"]".
   ControlPlaneOptions options(const std::string& storage_endpoint, unsigned timeout_sec = 0,
                               const std::string& job_extra = "") {
@@ -352,7 +334,7 @@ TEST_F(AgentRunsTest, ARunUploadsABlobThatBothDecryptorsRestoreExactly) {
   restore_with_backupy_decrypt(cp, s3, run, restored);
   const std::filesystem::path blob = ws_.dir() / "object.bkpy";
   const std::string token = token_for(cp, run_id);
-  EXPECT_EQ(rows_of(restored), "5000/order 0/order 999");
+  EXPECT_EQ(orders_rows(restored), "5000/order 0/order 999");
 
   // The independent decryptor (Node's crypto) with the DEK from the token, then zstd -d.
   const std::string payload =
@@ -373,7 +355,7 @@ TEST_F(AgentRunsTest, ARunUploadsABlobThatBothDecryptorsRestoreExactly) {
                                             compressed.string(), "-o", restored_by_node.string()},
                                            {});
   ASSERT_EQ(unzstd.exit_code, 0) << unzstd.err;
-  EXPECT_EQ(rows_of(restored_by_node), "5000/order 0/order 999");
+  EXPECT_EQ(orders_rows(restored_by_node), "5000/order 0/order 999");
   // Both restorations are the same bytes: the agent's SQLite artifact, bit for bit.
   EXPECT_EQ(slurp(restored), slurp(restored_by_node));
   EXPECT_EQ(slurp(restored).substr(0, 16), std::string("SQLite format 3\0", 16));

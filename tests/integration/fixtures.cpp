@@ -96,6 +96,7 @@ void ControlPlane::write_config(const std::string& agent_config_yaml) {
       << "    key_sha256: \"" << sha256_hex(options_.agent_key) << "\"\n"
       << "    config:\n"
       << indent(agent_config_yaml, "      ");
+  if (!options_.agent_cron) out << "scheduling:\n  agent_cron: false\n";
   if (!options_.admin_tokens.empty()) {
     out << "admin:\n  token_sha256:\n";
     for (const std::string& token : options_.admin_tokens) {
@@ -335,6 +336,22 @@ void create_orders_database(const std::filesystem::path& file, int rows) {
   const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
   sqlite3_close(db);
   if (rc != SQLITE_OK) throw std::runtime_error("cannot fill " + file.string());
+}
+
+std::string orders_rows(const std::filesystem::path& file) {
+  sqlite3* db = nullptr;
+  std::string rows;
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_exec(
+        db, "SELECT count(*) || '/' || min(item) || '/' || max(item) FROM orders",
+        [](void* out, int, char** values, char**) {
+          *static_cast<std::string*>(out) = values[0] ? values[0] : "";
+          return 0;
+        },
+        &rows, nullptr);
+  }
+  sqlite3_close(db);
+  return rows;
 }
 
 }  // namespace backupy::testing

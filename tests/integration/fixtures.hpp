@@ -40,6 +40,9 @@ std::string agent_key_for(const std::string& name);
 // A SQLite database at file with one table, orders(id, item), of `rows` rows
 // ("order 0" ...): the target of the SQLite backup tests. Throws on failure.
 void create_orders_database(const std::filesystem::path& file, int rows);
+// "count/first/last" of a database file's orders table ("" if unreadable): compares a restored
+// copy with its source.
+std::string orders_rows(const std::filesystem::path& file);
 // The agent `config:` YAML of the SQLite tests: target "lite" = database, job "orders" (zstd,
 // encrypted, retention 7 days) on cron, plus extra_job_fields (e.g. ", pre_hooks: [...]").
 std::string orders_agent_config(const std::filesystem::path& database,
@@ -76,6 +79,8 @@ struct ControlPlaneOptions {
   std::string storage_access_key_id = "backupy-test";
   std::string storage_secret_access_key = "backupy-test-secret-key";
   int storage_url_ttl_sec = 3600;
+  // scheduling.agent_cron: false keeps the v1 mode (the server schedules every agent).
+  bool agent_cron = true;
   // serve --dev: no tls: section; the control plane generates <workspace>/dev-tls/ (ca_file()).
   bool dev_mode = false;
 };

@@ -1,8 +1,8 @@
-// The control plane's own schedule end to end (real control plane, real agent, the embedded
-// object store, a SQLite target): a run that falls due while the agent is offline waits for
-// it, later fires are skipped rather than piled up, and the agent receives the run with fresh
-// credentials when it connects. And an operator's cancel ends a run mid-way as cancelled with
-// nothing stored.
+// The control plane's own schedule (v1 mode: scheduling.agent_cron off) end to end (real
+// control plane, real agent, the embedded object store, a SQLite target): a run that falls due
+// while the agent is offline waits for it, later fires are skipped rather than piled up, and the
+// agent receives the run with fresh credentials when it connects. And an operator's cancel ends a
+// run mid-way as cancelled with nothing stored.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -36,6 +36,7 @@ class SchedulingTest : public ::testing::Test {
     o.admin_tokens = {kAdminToken};
     o.storage_type = "local";
     o.agent_config_yaml = orders_agent_config(ws_.dir() / "app.db", cron, job_extra);
+    o.agent_cron = false;  // v1 mode: these tests are about the server's schedule
     return o;
   }
 
@@ -59,7 +60,7 @@ class SchedulingTest : public ::testing::Test {
 };
 
 TEST_F(SchedulingTest, ARunDueWhileTheAgentIsOfflineIsDeliveredWhenItConnects) {
-  ControlPlane cp(ws_, options("*/2 * * * * *"));  // every 2 s
+  ControlPlane cp(ws_, options("*/2 * * * * *"));  // every 2 s, scheduled by the server (v1)
   const auto scheduled = cp.log().wait_for(event_is("run_scheduled"), 10s);
   ASSERT_TRUE(scheduled) << cp.log().dump_tail();
   const std::string run_id = scheduled->value("run_id", "");

@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <iostream>
@@ -13,17 +14,21 @@
 #include "backupy/core/log.hpp"
 #include "backupy/core/redactor.hpp"
 #include "backupy/core/time.hpp"
+#include "backupy/crypto/crypto.hpp"
 #include "backupy/drivers/builtin.hpp"
 #include "backupy/hostinfo/identity.hpp"
 #include "backupy/hostinfo/metrics_sampler.hpp"
 #include "backupy/runs/run_manager.hpp"
+#include "backupy/scheduling/job_scheduler.hpp"
 #include "backupy/session/config_manager.hpp"
 #include "backupy/session/result_reporter.hpp"
 #include "backupy/session/session.hpp"
 #include "backupy/state/config_store.hpp"
 #include "backupy/state/outbox.hpp"
 #include "backupy/state/run_journal.hpp"
+#include "backupy/state/schedule_store.hpp"
 #include "backupy/state/state_db.hpp"
+#include "backupy/wire/capabilities.hpp"
 #include "commands.hpp"
 #include "status_writer.hpp"
 
@@ -51,6 +56,19 @@ runs::RunManagerOptions run_options(const config::BootstrapConfig& bootstrap) {
   options.upload.allow_insecure = bootstrap.allow_insecure;
   options.upload.env = config::process_env();
   return options;
+}
+
+// The store the agent's own scheduler remembers its last fires in.
+scheduling::ScheduleMemory schedule_memory(state::ScheduleStore& store) {
+  return {.last_fire = [&store](const std::string& job_id) { return store.last_fire(job_id); },
+          .set_last_fire =
+              [&store](const std::string& job_id, std::chrono::sys_seconds instant) {
+                store.set_last_fire(job_id, instant);
+              }};
+}
+
+bool lists(const std::vector<std::string>& capabilities, std::string_view wanted) {
+  return std::find(capabilities.begin(), capabilities.end(), wanted) != capabilities.end();
 }
 
 }  // namespace
@@ -95,9 +113,23 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
   runs::RunManager runs(
       io, run_options(bootstrap), *db, journal, drivers, [&config] { return config.current(); },
       [&reporter](backup::v1::Envelope envelope) { reporter.report(std::move(envelope)); });
-  config.on_change([&runs](const session::ConfigSnapshot&) { runs.config_changed(); });
+  // agent_cron.v1: the agent schedules its own jobs when the server negotiated it; the mode is
+  // remembered, so a restart while the control plane is down keeps the schedule running.
+  // The jitter identity is the SHA-256 of the agent key: what the control plane knows the
+  // agent by, and nothing secret.
+  state::ScheduleStore schedule_store(*db);
+  scheduling::JobScheduler scheduler(
+      io, crypto::sha256_hex(crypto::as_bytes(bootstrap.agent_key)),
+      schedule_memory(schedule_store),
+      [&runs](const scheduling::Fire& fire) { runs.schedule_run(fire); });
+  config.on_change([&runs, &scheduler](const session::ConfigSnapshot& snapshot) {
+    runs.config_changed();
+    scheduler.set_config(snapshot);
+  });
   try {
     runs.recover();  // before any command can arrive
+    scheduler.set_config(config.current());
+    scheduler.set_enabled(schedule_store.agent_scheduling());  // catch-up runs now
   } catch (const std::exception& e) {
     kLog.error("cannot recover the runs of the previous start", {{"error", e.what()}});
     std::cerr << "backupy-agent: " << core::redact(e.what()) << "\n";
@@ -113,6 +145,21 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
   std::unique_ptr<StatusWriter> status;
   options.on_state_change = [&status] {
     if (status) status->refresh();
+  };
+  options.on_registered = [&](const std::vector<std::string>& server_capabilities) {
+    const bool agent_cron = lists(server_capabilities, wire::kCapAgentCron);
+    if (agent_cron != scheduler.enabled()) {
+      kLog.info(agent_cron ? "this agent schedules its jobs (agent_cron.v1)"
+                           : "the control plane schedules this agent's jobs (v1)",
+                {{"agent_cron", agent_cron}});
+    }
+    try {
+      schedule_store.set_agent_scheduling(agent_cron);
+    } catch (const std::exception& e) {
+      kLog.error("cannot remember the scheduling mode", {{"error", core::redact(e.what())}});
+    }
+    scheduler.set_enabled(agent_cron);
+    if (agent_cron) runs.request_missing_credentials();
   };
   session =
       std::make_unique<session::Session>(io, std::move(options), config, outbox, metrics, commands);
@@ -137,6 +184,7 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
   signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
     if (ec) return;
     kLog.info("shutting down", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    scheduler.set_enabled(false);
     runs.shutdown();
     session->stop(kCloseGrace, [&] {
       status->stop();
@@ -145,6 +193,7 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
   });
 
   session->set_active_jobs_provider([&runs] { return runs.active_job_ids(); });
+  session->set_queue_depth_provider([&runs] { return runs.queue_depth(); });
   status->start();
   session->start();
   io.run();

@@ -13,7 +13,8 @@ namespace backupy::agent {
 // "mysqldump"), so they follow the registered engines.
 std::vector<std::string> agent_capabilities() {
   const drivers::DriverRegistry engines = drivers::builtin_drivers();
-  std::vector<std::string> capabilities = {std::string(wire::kCapDeliveryAck)};
+  std::vector<std::string> capabilities = {std::string(wire::kCapDeliveryAck),
+                                           std::string(wire::kCapAgentCron)};
   if (engines.supports(backup::v1::POSTGRESQL)) capabilities.emplace_back("pg_dump");
   if (engines.supports(backup::v1::MYSQL) || engines.supports(backup::v1::MARIADB)) {
     capabilities.emplace_back("mysqldump");

@@ -94,6 +94,10 @@ class Session::Impl {
     active_jobs_ = std::move(provider);
   }
 
+  void set_queue_depth_provider(std::function<std::size_t()> provider) {
+    queue_depth_ = std::move(provider);
+  }
+
   SessionStatus status() const { return status_; }
 
  private:
@@ -284,6 +288,7 @@ class Session::Impl {
                                                 {"server_time", ack.server_time_iso()}});
 
     if (ack.has_config()) apply_config(envelope, ack.config(), "register_ack");
+    if (options_.on_registered) options_.on_registered(status_.server_capabilities);
 
     pump_.on_connected(ack_mode);
     send_heartbeat();
@@ -361,9 +366,10 @@ class Session::Impl {
     metrics->set_disk_used_bytes(host.disk_used_bytes);
     metrics->set_disk_total_bytes(host.disk_total_bytes);
     try {
-      metrics->set_queue_depth(static_cast<std::uint32_t>(outbox_.depth()));
+      metrics->set_queue_depth(
+          static_cast<std::uint32_t>(queue_depth_ ? queue_depth_() : outbox_.depth()));
     } catch (const std::exception& e) {
-      kLog.warn("cannot read the outbox depth", {{"error", e.what()}});
+      kLog.warn("cannot read the queue depth", {{"error", e.what()}});
     }
     if (active_jobs_) {
       for (const auto& id : active_jobs_()) heartbeat->add_active_job_ids(id);
@@ -415,6 +421,7 @@ class Session::Impl {
   wire::EnvelopeStamper stamper_;
   std::shared_ptr<net::WssConnection> connection_;
   std::function<std::vector<std::string>()> active_jobs_;
+  std::function<std::size_t()> queue_depth_;
   asio::steady_timer reconnect_timer_, register_timer_, heartbeat_timer_, healthy_timer_,
       stop_timer_;
   std::uint64_t generation_ = 0;
@@ -441,6 +448,9 @@ void Session::wake_outbox() {
 }
 void Session::set_active_jobs_provider(std::function<std::vector<std::string>()> provider) {
   impl_->set_active_jobs_provider(std::move(provider));
+}
+void Session::set_queue_depth_provider(std::function<std::size_t()> provider) {
+  impl_->set_queue_depth_provider(std::move(provider));
 }
 SessionStatus Session::status() const {
   return impl_->status();

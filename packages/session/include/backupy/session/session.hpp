@@ -49,6 +49,9 @@ struct SessionOptions {
   // Called on the control thread after every connection-state change (e.g. to
   // refresh the status file at once instead of at its next tick).
   std::function<void()> on_state_change;
+  // Called on the control thread once RegisterAck was handled (its config applied), with the
+  // server's capability strings: the app switches agent-side scheduling on or off by them.
+  std::function<void(const std::vector<std::string>& server_capabilities)> on_registered;
 };
 
 class Session {
@@ -68,6 +71,9 @@ class Session {
   void wake_outbox();
   // Control thread: the job ids currently running (for heartbeats).
   void set_active_jobs_provider(std::function<std::vector<std::string>()> provider);
+  // Control thread: AgentMetrics.queue_depth, the runs waiting in the disk-backed queue. Without
+  // a provider the heartbeat reports the outbox depth (what a v1 server saw before).
+  void set_queue_depth_provider(std::function<std::size_t()> provider);
 
   SessionStatus status() const;
 
