@@ -78,6 +78,7 @@ std::vector<std::string> validate_snapshot(const backup::v1::AgentConfig& config
 
   detail::check_maintenance(config.maintenance(), report);
   detail::check_advanced(config.advanced(), report);
+  detail::check_key_wrapping(config, report);
   return std::move(report).finish();
 }
 

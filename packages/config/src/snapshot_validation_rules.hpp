@@ -21,5 +21,6 @@ void check_health_check(const backup::v1::HealthCheckSpec& check, std::string_vi
                         Report& report);
 void check_maintenance(const backup::v1::MaintenanceWindow& window, Report& report);
 void check_advanced(const backup::v1::AdvancedSettings& advanced, Report& report);
+void check_key_wrapping(const backup::v1::AgentConfig& config, Report& report);
 
 }  // namespace backupy::config::detail

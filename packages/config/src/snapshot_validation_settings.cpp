@@ -1,4 +1,5 @@
-// Rules for the singleton sections: the maintenance window and advanced settings.
+// Rules for the singleton sections: the maintenance window, advanced settings and the
+// key-wrapping key.
 #include "backupy/core/log.hpp"
 #include "snapshot_validation_formats.hpp"
 #include "snapshot_validation_rules.hpp"
@@ -7,6 +8,8 @@ namespace backupy::config::detail {
 namespace {
 
 constexpr std::uint32_t kMaxParallelJobs = 64;
+constexpr std::uint32_t kMaxJitterSec = 86400;  // a day: beyond, fires drift past the next one
+constexpr std::size_t kX25519KeyBytes = 32;
 
 }  // namespace
 
@@ -46,6 +49,21 @@ void check_advanced(const backup::v1::AdvancedSettings& advanced, Report& report
   if (advanced.max_parallel_jobs() > kMaxParallelJobs) {
     report.add(prefix + "max_parallel_jobs " + std::to_string(advanced.max_parallel_jobs()) +
                " is above the limit of " + std::to_string(kMaxParallelJobs));
+  }
+  if (advanced.schedule_jitter_sec() > kMaxJitterSec) {
+    report.add(prefix + "schedule_jitter_sec " + std::to_string(advanced.schedule_jitter_sec()) +
+               " is above the limit of " + std::to_string(kMaxJitterSec));
+  }
+}
+
+void check_key_wrapping(const backup::v1::AgentConfig& config, Report& report) {
+  if (!config.has_key_wrapping()) return;  // v1 servers publish none
+  const backup::v1::KeyWrappingKey& key = config.key_wrapping();
+  const std::string prefix = "key_wrapping: ";
+  if (key.key_id().empty()) report.add(prefix + "key_id is empty");
+  if (key.x25519_public_key().size() != kX25519KeyBytes) {
+    report.add(prefix + "x25519_public_key has " + std::to_string(key.x25519_public_key().size()) +
+               " bytes; an X25519 public key has 32");
   }
 }
 

@@ -293,5 +293,29 @@ TEST(SnapshotAdvancedRulesTest, AtMost64ParallelJobs) {
               ElementsAre("advanced settings: max_parallel_jobs 65 is above the limit of 64"));
 }
 
+TEST(SnapshotAdvancedRulesTest, JitterAtMostADay) {
+  auto config = valid_config();
+  config.mutable_advanced()->set_schedule_jitter_sec(86400);
+  EXPECT_TRUE(validate_snapshot(config).empty());
+  config.mutable_advanced()->set_schedule_jitter_sec(86401);
+  EXPECT_THAT(
+      validate_snapshot(config),
+      ElementsAre("advanced settings: schedule_jitter_sec 86401 is above the limit of 86400"));
+}
+
+TEST(SnapshotKeyWrappingRulesTest, AbsentOrAnIdAndA32ByteKey) {
+  auto config = valid_config();
+  EXPECT_TRUE(validate_snapshot(config).empty());  // v1 servers publish none
+  config.mutable_key_wrapping()->set_key_id("x25519-0011223344556677");
+  config.mutable_key_wrapping()->set_x25519_public_key(std::string(32, '\x09'));
+  EXPECT_TRUE(validate_snapshot(config).empty());
+  config.mutable_key_wrapping()->set_key_id("");
+  config.mutable_key_wrapping()->set_x25519_public_key(std::string(31, '\x09'));
+  EXPECT_THAT(validate_snapshot(config),
+              ElementsAre("key_wrapping: key_id is empty",
+                          "key_wrapping: x25519_public_key has 31 bytes; an X25519 public key has "
+                          "32"));
+}
+
 }  // namespace
 }  // namespace backupy::config
