@@ -26,6 +26,7 @@ TEST_F(AgentControlPlaneTest, RegistersAndHeartbeatsWithRealMetrics) {
   ASSERT_TRUE(reg) << cp.log().dump_tail() << agent.log().dump_tail();
   EXPECT_EQ(reg->value("agent_id", ""), "agent-1");
   EXPECT_NE(reg->value("capabilities", "").find("delivery_ack.v1"), std::string::npos);
+  EXPECT_NE(reg->value("capabilities", "").find("agent_cron.v1"), std::string::npos);
   // The build dumps PostgreSQL: the v1 capability string says so.
   EXPECT_NE(reg->value("capabilities", "").find("pg_dump"), std::string::npos);
   EXPECT_EQ(reg->value("os", ""), "linux");
