@@ -71,7 +71,9 @@ class JobScheduler::Impl {
                                         {"scheduled_jobs", schedule_.size()},
                                         {"scheduling_enabled", enabled_},
                                         {"next_fire", next ? iso(*next) : std::string()}});
-    if (enabled_) arm();
+    if (!enabled_) return;
+    if (!started_) begin();
+    arm();
   }
 
   void set_enabled(bool enabled) {
@@ -83,31 +85,33 @@ class JobScheduler::Impl {
       log_.info("agent-side scheduling off", {{"event", "agent_scheduling_disabled"}});
       return;
     }
-    const auto now = clock_();
-    if (!started_) {
-      started_ = true;
-      std::vector<Fire> catch_ups = schedule_.start(now);
-      if (!catch_ups.empty()) {
-        // Delivered from the io_context, not from inside the caller's set_enabled(); they
-        // are remembered as fired already, so they go out even if scheduling is turned off
-        // again before the handler runs.
-        boost::asio::post(
-            io_, [this, alive = std::weak_ptr<bool>(alive_), fires = std::move(catch_ups)] {
-              if (alive.expired()) return;
-              for (const Fire& fire : fires) deliver(fire);
-            });
-      }
-    } else {
-      schedule_.resume(now);
-    }
     log_.info("agent-side scheduling on",
               {{"event", "agent_scheduling_enabled"}, {"scheduled_jobs", schedule_.size()}});
+    if (started_) {
+      schedule_.resume(clock_());
+    } else if (config_) {
+      begin();
+    }  // else: the catch-up pass waits for the first config (the jobs are not known yet)
     arm();
   }
 
   bool enabled() const { return enabled_; }
 
  private:
+  // The catch-up pass, once per process; its fires go out from the io_context, not from
+  // inside the caller's set_enabled()/set_config(). They are remembered as fired already, so
+  // they go out even if scheduling is turned off again before the handler runs.
+  void begin() {
+    started_ = true;
+    std::vector<Fire> catch_ups = schedule_.start(clock_());
+    if (catch_ups.empty()) return;
+    boost::asio::post(io_,
+                      [this, alive = std::weak_ptr<bool>(alive_), fires = std::move(catch_ups)] {
+                        if (alive.expired()) return;
+                        for (const Fire& fire : fires) deliver(fire);
+                      });
+  }
+
   // Waits until the next fire, at most kMaxSleep. A pending wait that wakes no later is kept:
   // reloads (however frequent) never push a due fire back, and there is only one wait.
   void arm() {
@@ -155,8 +159,7 @@ class JobScheduler::Impl {
   WallClock clock_;
   FireFn on_fire_;
   AgentSchedule schedule_;
-  std::shared_ptr<const backup::v1::AgentConfig> config_ =
-      std::make_shared<const backup::v1::AgentConfig>();
+  std::shared_ptr<const backup::v1::AgentConfig> config_;  // null until the first set_config
   bool enabled_ = false;
   bool started_ = false;
   std::optional<std::chrono::system_clock::time_point> pending_wake_;  // of the armed wait

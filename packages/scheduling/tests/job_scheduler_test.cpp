@@ -142,6 +142,23 @@ TEST_F(JobSchedulerTest, EnablingRunsTheCatchUpFromTheInjectedClock) {
   EXPECT_EQ(fires_.size(), 1u);
 }
 
+TEST_F(JobSchedulerTest, EnablingBeforeTheFirstConfigCatchesUpWhenItArrives) {
+  memory_.last["nightly"] = nov(16, 3);
+  JobScheduler scheduler(
+      io_, std::string(kAgent), memory_.memory(),
+      [this](const Fire& fire) { fires_.push_back(fire); }, [] { return TimePoint(nov(17, 9)); });
+  scheduler.set_enabled(true);  // the persisted mode, before the stored config is loaded
+  scheduler.set_config(config_of("nightly", "0 3 * * *"));
+  ASSERT_TRUE(run_until([&] { return !fires_.empty(); }));
+  EXPECT_EQ(fires_, (std::vector<Fire>{{"nightly", nov(17, 3), true}}));
+  // A later config does not run the catch-up pass again.
+  memory_.last["nightly"] = nov(15, 3);
+  scheduler.set_config(config_of("nightly", "0 3 * * *"));
+  start_witness();
+  ASSERT_TRUE(witness_fired_more(1));
+  EXPECT_EQ(fires_.size(), 1u);
+}
+
 TEST_F(JobSchedulerTest, ReloadsNeverFireAnInstantTwiceNorStarveTheTimer) {
   JobScheduler scheduler(io_, std::string(kAgent), memory_.memory(),
                          [this](const Fire& fire) { fires_.push_back(fire); });
