@@ -96,7 +96,26 @@ CREATE TABLE run_events (
 CREATE INDEX run_events_run ON run_events (run_id, id);  -- events(), and the cascade
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
+// v3: the agent's own scheduler (ScheduleStore, agent_cron.v1 mode).
+//
+// schedule_state remembers per job the last cron instant fired (or, for a job not fired
+// yet, the moment it was first scheduled), so a run missed while the agent was down is
+// caught up once and none fires twice. meta holds small named settings; its row
+// 'agent_cron' ('1' or '0') is the scheduling mode last negotiated with a server, so an agent
+// restarting while its control plane is down knows whether to schedule.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE schedule_state (
+  job_id      TEXT    PRIMARY KEY,
+  last_fire_s INTEGER NOT NULL  -- Unix seconds (UTC)
+);
+
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
 
 }  // namespace
 

@@ -1,9 +1,10 @@
 #pragma once
 // What the agent's own scheduler must remember across restarts (table schedule_state and
-// the meta row 'agent_cron'):
+// the row 'agent_cron' of table meta, schema v3 in src/migrations.cpp):
 //  - whether the last server it registered with negotiated agent_cron.v1 — an agent that
 //    restarts while its control plane is down must know whether to schedule;
-//  - each job's last fired cron instant — the catch-up of a run missed while down.
+//  - each job's last fired cron instant (or when it was first scheduled, if it has not fired
+//    yet) — the catch-up of a run missed while down, and never one instant twice.
 // Thread-safe like every state store (one SQLite transaction per call).
 #include <chrono>
 #include <optional>
