@@ -67,6 +67,17 @@ scheduling::ScheduleMemory schedule_memory(state::ScheduleStore& store) {
               }};
 }
 
+// A job removed from the config loses its last-fire row (a re-added job starts afresh).
+void forget_removed_jobs(state::ScheduleStore& store, const backup::v1::AgentConfig& config) {
+  std::vector<std::string> job_ids;
+  for (const auto& job : config.jobs()) job_ids.push_back(job.id());
+  try {
+    store.retain_jobs(job_ids);
+  } catch (const std::exception& e) {
+    kLog.warn("cannot prune the schedule memory", {{"error", core::redact(e.what())}});
+  }
+}
+
 bool lists(const std::vector<std::string>& capabilities, std::string_view wanted) {
   return std::find(capabilities.begin(), capabilities.end(), wanted) != capabilities.end();
 }
@@ -122,9 +133,10 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
       io, crypto::sha256_hex(crypto::as_bytes(bootstrap.agent_key)),
       schedule_memory(schedule_store),
       [&runs](const scheduling::Fire& fire) { runs.schedule_run(fire); });
-  config.on_change([&runs, &scheduler](const session::ConfigSnapshot& snapshot) {
+  config.on_change([&](const session::ConfigSnapshot& snapshot) {
     runs.config_changed();
     scheduler.set_config(snapshot);
+    forget_removed_jobs(schedule_store, *snapshot);
   });
   try {
     runs.recover();  // before any command can arrive
@@ -155,6 +167,9 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
     }
     try {
       schedule_store.set_agent_scheduling(agent_cron);
+      // In v1 mode the server runs the schedule: what this agent fired before is no basis for
+      // a catch-up should the mode come back after a restart.
+      if (!agent_cron) schedule_store.retain_jobs({});
     } catch (const std::exception& e) {
       kLog.error("cannot remember the scheduling mode", {{"error", core::redact(e.what())}});
     }
