@@ -86,7 +86,8 @@ class RunManager::Impl {
                   .config = config_,
                   .wait_until = [this](std::uint64_t deadline,
                                        std::stop_token stop) { return wait_until(deadline, stop); },
-                  .on_started = [this](ActiveRun& run) { arm_timeout(run); }} {}
+                  .on_started = [this](ActiveRun& run) { arm_timeout(run); },
+                  .on_retry_wait = [this](ActiveRun& run) { disarm_timeout(run); }} {}
 
   static RunManagerOptions with_defaults(RunManagerOptions options) {
     if (!options.now_ms) options.now_ms = [] { return core::now_ms(); };
@@ -289,7 +290,8 @@ class RunManager::Impl {
     {
       std::lock_guard lock(mutex_);
       for (auto& [id, run] : runs_) {
-        if (run->job_id != job_id || run->finished) continue;
+        // A parked run's worker is ending: the journal loop below cancels it.
+        if (run->job_id != job_id || run->finished || run->parked) continue;
         run->request_stop(StopReason::cancelled);
         ++cancelled;
       }
@@ -302,9 +304,11 @@ class RunManager::Impl {
                                  "cancelled by the control plane", options_.now_ms())) {
           return;
         }
-        report_(detail::job_update(record.job_id, record.run_id, record.attempt,
-                                   backup::v1::CANCELLED, detail::step::waiting_for_credentials, 0,
-                                   "cancelled by the control plane"));
+        report_(detail::job_update(
+            record.job_id, record.run_id, record.attempt, backup::v1::CANCELLED,
+            record.state == RunState::spooled ? detail::step::waiting_for_credentials
+                                              : detail::step::queued,
+            0, "cancelled by the control plane"));
         ++cancelled;
       });
       std::error_code ec;
@@ -470,9 +474,11 @@ class RunManager::Impl {
     return true;
   }
 
+  // A worker that will take the run to its end (a parking worker will not).
   bool has_worker(const std::string& run_id) const {
     std::lock_guard lock(mutex_);
-    return runs_.contains(run_id);
+    auto it = runs_.find(run_id);
+    return it != runs_.end() && !it->second->parked;
   }
 
   // Blocks a worker until the injectable clock reaches deadline_ms or stop.
@@ -599,6 +605,16 @@ class RunManager::Impl {
         }
       });
       it->second->timeout_timer = std::move(timer);
+    });
+  }
+
+  // Worker thread: the attempt ended and the run waits for a retry.
+  void disarm_timeout(ActiveRun& run) {
+    std::weak_ptr<int> alive = alive_;
+    asio::post(io_, [this, alive, id = run.run_id] {
+      if (!alive.lock()) return;
+      std::lock_guard lock(mutex_);
+      if (auto it = runs_.find(id); it != runs_.end()) it->second->timeout_timer.reset();
     });
   }
 

@@ -191,6 +191,7 @@ class Worker {
     });
     run_.attempt = next;
     run_.not_before_ms = at;
+    s_.on_retry_wait(run_);
     if (!upload_only) {
       // The dump starts over and needs its key again (dump() wiped the copy).
       const auto record = s_.journal.get(run_.run_id);

@@ -39,6 +39,9 @@ struct WorkerServices {
   std::function<bool(std::uint64_t deadline_ms, std::stop_token stop)> wait_until;
   // Called from the worker when the run enters RUNNING (arms the timeout).
   std::function<void(ActiveRun&)> on_started;
+  // Called from the worker when a failed attempt waits for its retry: the
+  // timeout covers each attempt, not the backoff in between.
+  std::function<void(ActiveRun&)> on_retry_wait;
 };
 
 void run_worker(WorkerServices& services, ActiveRun& run);

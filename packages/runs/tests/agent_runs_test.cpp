@@ -137,6 +137,20 @@ TEST_F(AgentRunsTest, AParkedRunSurvivesARestartAndUploadsLater) {
   EXPECT_EQ(server.requests().size(), 1u);
 }
 
+TEST_F(AgentRunsTest, CancelJobCancelsAParkedRunAndRemovesItsBlob) {
+  start_manager();
+  fire("lite-job");
+  const std::string id = first_run_id();
+  ASSERT_TRUE(wait_for_step(id, "waiting_for_upload_credentials"));
+  for (int i = 0; i < 500 && manager_->active_runs() != 0; ++i) std::this_thread::sleep_for(10ms);
+  const auto ack = cancel("lite-job");
+  EXPECT_TRUE(ack.accepted()) << ack.reason();
+  const auto final = final_update(id);
+  EXPECT_EQ(final.status(), backup::v1::CANCELLED);
+  EXPECT_EQ(journal_->get(id)->state, RunState::cancelled);
+  EXPECT_TRUE(spool_becomes_empty());
+}
+
 TEST_F(AgentRunsTest, AFireWhileTheJobHasAnUnfinishedRunIsSkippedAndReported) {
   start_manager();
   fire("lite-job");

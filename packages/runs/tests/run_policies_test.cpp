@@ -212,6 +212,22 @@ TEST_F(RunPoliciesTest, AWaitingRetrySurvivesARestart) {
   EXPECT_EQ(final.attempt(), 2u);
 }
 
+TEST_F(RunPoliciesTest, TheTimeoutCoversEachAttemptNotTheBackoff) {
+  synthetic_.fail_with = "pg_dump: error: connection to server lost";
+  job("syn-job").set_timeout_sec(1);
+  retry_policy("syn-job", 2, {60});
+  TestHttpServer server({Reply{}});
+  start_manager();
+  ASSERT_TRUE(submit(scheduled("syn-job", "run-t", server, true)).accepted());
+  ASSERT_TRUE(retry_update("run-t", 2));
+  std::this_thread::sleep_for(1500ms);  // past the 1 s timeout of the first attempt
+  EXPECT_EQ(journal_->get("run-t")->state, RunState::queued);
+  synthetic_.fail_with.clear();
+  advance_clock(61s);
+  const auto final = final_update("run-t");
+  EXPECT_EQ(final.status(), backup::v1::SUCCESS) << final.error_message();
+}
+
 TEST_F(RunPoliciesTest, ARunLeftRunningByACrashIsAFailedAttemptAndRetried) {
   retry_policy("lite-job", 2, {0});
   TestHttpServer server({Reply{}});
