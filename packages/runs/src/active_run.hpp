@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -13,6 +14,7 @@
 
 #include "backup/v1/agent.pb.h"
 #include "backupy/state/run_journal.hpp"
+#include "slot_gate.hpp"
 
 namespace backupy::runs::detail {
 
@@ -24,9 +26,21 @@ struct ActiveRun {
   backup::v1::BackupJobSpec job;  // as admitted (recovered runs: the current config's, if any)
   backup::v1::Target target;
   bool encryption_enabled = true;
-  std::vector<std::uint8_t> dek;  // the 32 bytes of RunBackup.encrypted_dek (v1: raw)
-  bool resume_upload = false;     // recovered after a restart: straight to the upload
-  state::SpoolResult spool;       // for resumed runs: what the journal recorded
+  // The raw 32-byte key: RunBackup.encrypted_dek (v1), or the agent-made DEK.
+  std::vector<std::uint8_t> dek;
+  bool resume_upload = false;  // spooled: straight to the upload (restart, parked run)
+  state::SpoolResult spool;    // for resumed runs: what the journal recorded
+  state::RunOrigin origin = state::RunOrigin::server;
+  bool scheduled = false;  // held by the maintenance window (not a manual run)
+  // Worker thread only (set before it starts): the retry state of the journal row.
+  std::uint32_t attempt = 1;
+  std::uint64_t not_before_ms = 0;
+  // A place in the dump-slot line, taken on the control thread when the run is
+  // ready at once, so runs queued together get slots in the order they came.
+  std::optional<SlotGate::Ticket> dump_ticket;
+  // Set by the worker of an agent-made run that parked (spooled, waiting for
+  // credentials) just before it ends: the reaper checks the journal once more.
+  std::atomic<bool> parked{false};
 
   // First reason wins: a timeout after a cancel stays a cancel.
   void request_stop(StopReason reason) {

@@ -7,18 +7,17 @@
 
 namespace backupy::runs::detail {
 
-Admission admit(const backup::v1::RunBackup& command, const backup::v1::AgentConfig& config,
-                const RunManagerOptions& options, const drivers::DriverRegistry& drivers,
-                std::uint64_t now_ms) {
+Admission admit_job(const std::string& job_id, const backup::v1::AgentConfig& config,
+                    const RunManagerOptions& options, const drivers::DriverRegistry& drivers) {
   Admission admission;
   auto refuse = [&](std::string reason) {
     admission.refusal = std::move(reason);
     return admission;
   };
-  const std::string job_name = core::quoted(command.job_id());
+  const std::string job_name = core::quoted(job_id);
   const backup::v1::BackupJobSpec* job = nullptr;
   for (const auto& candidate : config.jobs()) {
-    if (candidate.id() == command.job_id()) job = &candidate;
+    if (candidate.id() == job_id) job = &candidate;
   }
   if (job == nullptr) {
     return refuse("job " + job_name + " is not in this agent's configuration (version " +
@@ -42,14 +41,26 @@ Admission admit(const backup::v1::RunBackup& command, const backup::v1::AgentCon
     return refuse("job " + job_name + " asks for compression " + core::quoted(job->compression()) +
                   "; this agent supports zstd, gzip and none");
   }
-  if (job->encryption_enabled() && command.encrypted_dek().size() != 32) {
-    return refuse("RunBackup carries a " + std::to_string(command.encrypted_dek().size()) +
-                  "-byte data key; encryption needs exactly 32 bytes");
-  }
   if ((job->pre_hooks_size() > 0 || job->post_hooks_size() > 0) && !options.hooks_enabled) {
     return refuse("job " + job_name +
                   " has hooks, but hooks are disabled on this agent (the operator enables them "
                   "with BACKUPY_HOOKS=enabled)");
+  }
+  return admission;
+}
+
+Admission admit(const backup::v1::RunBackup& command, const backup::v1::AgentConfig& config,
+                const RunManagerOptions& options, const drivers::DriverRegistry& drivers,
+                std::uint64_t now_ms) {
+  Admission admission = admit_job(command.job_id(), config, options, drivers);
+  if (admission.refusal) return admission;
+  auto refuse = [&](std::string reason) {
+    admission.refusal = std::move(reason);
+    return admission;
+  };
+  if (admission.job.encryption_enabled() && command.encrypted_dek().size() != 32) {
+    return refuse("RunBackup carries a " + std::to_string(command.encrypted_dek().size()) +
+                  "-byte data key; encryption needs exactly 32 bytes");
   }
   const auto& creds = command.upload_creds();
   if (creds.presigned_put_url().empty() || creds.final_s3_key().empty()) {

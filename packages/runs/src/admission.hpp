@@ -18,6 +18,12 @@ struct Admission {
   backup::v1::Target target;
 };
 
+// The checks every run needs, whoever made it: the job and its target are in
+// the config, a driver exists, the compression is known, hooks are allowed.
+Admission admit_job(const std::string& job_id, const backup::v1::AgentConfig& config,
+                    const RunManagerOptions& options, const drivers::DriverRegistry& drivers);
+
+// admit_job() plus what a RunBackup must carry (a 32-byte DEK, valid creds).
 Admission admit(const backup::v1::RunBackup& command, const backup::v1::AgentConfig& config,
                 const RunManagerOptions& options, const drivers::DriverRegistry& drivers,
                 std::uint64_t now_ms);

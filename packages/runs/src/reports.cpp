@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "backupy/core/time.hpp"
+
 namespace backupy::runs::detail {
 
 backup::v1::JobStatus wire_status(state::RunState state) {
@@ -18,12 +20,14 @@ backup::v1::JobStatus wire_status(state::RunState state) {
 }
 
 backup::v1::Envelope job_update(const std::string& job_id, const std::string& run_id,
-                                backup::v1::JobStatus status, std::string_view current_step,
-                                std::uint32_t progress_percent, std::string_view error) {
+                                std::uint32_t attempt, backup::v1::JobStatus status,
+                                std::string_view current_step, std::uint32_t progress_percent,
+                                std::string_view error) {
   backup::v1::Envelope envelope;
   auto* update = envelope.mutable_job_update();
   update->set_job_id(job_id);
   update->set_run_id(run_id);
+  update->set_attempt(attempt);
   update->set_status(status);
   update->set_current_step(std::string(current_step));
   update->set_progress_percent(progress_percent);
@@ -38,7 +42,10 @@ backup::v1::Envelope backup_completed(const state::RunRecord& record, std::uint6
   done->set_run_id(record.run_id);
   done->set_s3_key(record.creds.final_s3_key);
   done->set_duration_ms(duration_ms);
-  if (record.encryption_enabled) {
+  if (record.encryption_enabled && record.origin == state::RunOrigin::agent) {
+    done->set_encrypted_dek(std::string(record.wrapped_dek.begin(), record.wrapped_dek.end()));
+    done->set_dek_kms_id(record.dek_kms_id);
+  } else if (record.encryption_enabled) {
     done->set_encrypted_dek(std::string(record.encrypted_dek.begin(), record.encrypted_dek.end()));
   }
   if (record.spool) {
@@ -47,6 +54,34 @@ backup::v1::Envelope backup_completed(const state::RunRecord& record, std::uint6
     done->set_compression(record.spool->compression);
     done->set_db_engine_version(record.spool->db_engine_version);
   }
+  return envelope;
+}
+
+std::string queued_step(const state::RunRecord& record) {
+  if (!record.catch_up) return std::string(step::queued);
+  return "queued (catch-up of the run due at " + core::iso8601_utc(record.scheduled_for_ms) + ")";
+}
+
+std::string retry_step(std::uint32_t next_attempt, std::uint32_t max_attempts, std::uint64_t at_ms,
+                       std::string_view reason) {
+  return "retry " + std::to_string(next_attempt) + " of " + std::to_string(max_attempts) + " at " +
+         core::iso8601_utc(at_ms) + " after: " + std::string(reason);
+}
+
+std::string window_step(std::string_view window, std::uint64_t until_ms) {
+  return "waiting for the maintenance window (" + std::string(window) + ") to end at " +
+         core::iso8601_utc(until_ms);
+}
+
+backup::v1::Envelope upload_creds_request(const state::RunRecord& record) {
+  backup::v1::Envelope envelope;
+  auto* request = envelope.mutable_upload_creds_request();
+  request->set_job_id(record.job_id);
+  request->set_run_id(record.run_id);
+  request->set_scheduled_for_ms(record.scheduled_for_ms);
+  request->set_catch_up(record.catch_up);
+  request->set_dek_kms_id(record.dek_kms_id);
+  request->set_encrypted_dek(std::string(record.wrapped_dek.begin(), record.wrapped_dek.end()));
   return envelope;
 }
 

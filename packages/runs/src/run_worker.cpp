@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -15,6 +16,8 @@
 #include "backupy/drivers/driver.hpp"
 #include "backupy/hooks/hook_runner.hpp"
 #include "backupy/pipeline/pipeline.hpp"
+#include "backupy/scheduling/maintenance_window.hpp"
+#include "backupy/scheduling/retry.hpp"
 #include "backupy/stream/cancelled.hpp"
 #include "backupy/upload/put_file.hpp"
 #include "reports.hpp"
@@ -37,6 +40,15 @@ class RunFailure : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A failure another attempt cannot fix (a damaged spool file): never retried.
+class FinalFailure : public RunFailure {
+ public:
+  using RunFailure::RunFailure;
+};
+
+// Agent-made runs ask for fresh credentials when theirs expire this soon.
+constexpr std::uint64_t kCredsMarginMs = 60'000;
+
 std::string bytes_text(std::uint64_t bytes) {
   return std::to_string(bytes) + " bytes";
 }
@@ -52,43 +64,184 @@ class Worker {
   void execute() {
     Stage stage = run_.resume_upload ? Stage::spooled : Stage::queued;
     bool started = run_.resume_upload;
-    try {
-      if (!run_.resume_upload) {
-        std::optional<SlotGate::Slot> slot = s_.dump_slots.acquire(run_.stop_token());
-        if (!slot) throw stream::Cancelled();
-        enter_running();
-        stage = Stage::running;
-        started = true;
-        run_pre_hooks();
-        dump();
-        stage = Stage::spooled;
-      } else {
-        spool_ = run_.spool;
-        s_.on_started(run_);  // the timeout covers the resumed upload too
-        verify_resumed_spool();
-      }
-      upload(stage);
-      complete();
-    } catch (const stream::Cancelled&) {
-      interrupted(stage);
-    } catch (const std::exception& e) {
-      if (run_.stop_token().stop_requested()) {
+    bool spool_checked = false;
+    for (;;) {
+      try {
+        if (stage == Stage::queued) {
+          wait_until_ready();
+          if (!run_.dump_ticket) run_.dump_ticket = s_.dump_slots.enqueue();
+          std::optional<SlotGate::Slot> slot =
+              s_.dump_slots.acquire(std::move(*run_.dump_ticket), run_.stop_token());
+          run_.dump_ticket.reset();
+          if (!slot) throw stream::Cancelled();
+          enter_running();
+          stage = Stage::running;
+          started = true;
+          run_pre_hooks();
+          dump();
+          stage = Stage::spooled;
+          spool_checked = true;
+        } else {
+          if (!spool_checked) {
+            spool_ = run_.spool;
+            s_.on_started(run_);  // the timeout covers the resumed upload too
+            verify_resumed_spool();
+            spool_checked = true;
+          }
+          wait_not_before();
+        }
+        if (needs_credentials()) {
+          park();
+          return;
+        }
+        upload(stage);
+        complete();
+      } catch (const stream::Cancelled&) {
         interrupted(stage);
-      } else {
-        end(RunState::failed, failure_reason(e));
+      } catch (const std::exception& e) {
+        if (run_.stop_token().stop_requested()) {
+          interrupted(stage);
+        } else {
+          const std::string reason = core::redact(failure_reason(e));
+          const bool final = dynamic_cast<const FinalFailure*>(&e) != nullptr;
+          if (!final && retry(stage, reason)) continue;
+          end(RunState::failed, reason + no_retry_note_);
+        }
       }
+      break;
     }
     if (started && outcome_) run_post_hooks();
   }
 
  private:
+  // ---- waits before the dump -----------------------------------------------
+
+  // A retry's backoff, then (scheduled runs) the maintenance window. A run
+  // that has to wait gives up its place in the dump-slot line meanwhile and
+  // takes a new one when it is ready.
+  void wait_until_ready() {
+    wait_not_before();
+    hold_for_window();
+  }
+
+  void wait_not_before() {
+    if (run_.not_before_ms <= s_.now_ms()) return;
+    run_.dump_ticket.reset();
+    kLog.info("run waits for its retry", {{"job_id", run_.job_id},
+                                          {"run_id", run_.run_id},
+                                          {"attempt", run_.attempt},
+                                          {"at", core::iso8601_utc(run_.not_before_ms)}});
+    if (!s_.wait_until(run_.not_before_ms, run_.stop_token())) throw stream::Cancelled();
+  }
+
+  void hold_for_window() {
+    if (!run_.scheduled) return;
+    std::uint64_t reported_until = 0;
+    for (;;) {
+      const auto window = scheduling::MaintenanceWindow::from_config(s_.config()->maintenance());
+      const std::uint64_t now = s_.now_ms();
+      const auto until = window.hold_until(
+          std::chrono::sys_seconds(std::chrono::seconds(static_cast<std::int64_t>(now / 1000))));
+      if (!until) return;
+      const auto until_ms = static_cast<std::uint64_t>(until->time_since_epoch().count()) * 1000;
+      run_.dump_ticket.reset();
+      if (until_ms != reported_until) {
+        reported_until = until_ms;
+        const std::string step = window_step(window.describe(), until_ms);
+        s_.report(job_update(run_.job_id, run_.run_id, run_.attempt, backup::v1::QUEUED, step, 0));
+        kLog.info("scheduled run held by the maintenance window",
+                  {{"job_id", run_.job_id},
+                   {"run_id", run_.run_id},
+                   {"window", window.describe()},
+                   {"until", core::iso8601_utc(until_ms)}});
+      }
+      if (!s_.wait_until(until_ms, run_.stop_token())) throw stream::Cancelled();
+    }
+  }
+
+  // ---- retries -------------------------------------------------------------
+
+  // Schedules the next attempt if the policy allows one; false (and maybe a
+  // note for the failure reason) if not.
+  bool retry(Stage& stage, const std::string& reason) {
+    if (stage == Stage::queued) return false;  // nothing ran: nothing to try again
+    const std::uint32_t failed = run_.attempt;
+    const auto delay = scheduling::retry_delay(run_.job.retry(), failed);
+    if (!delay) return false;
+    const std::uint64_t now = s_.now_ms();
+    const std::uint64_t at = now + static_cast<std::uint64_t>(delay->count()) * 1000;
+    if (run_.origin == state::RunOrigin::server) {
+      const std::uint64_t expires = run_.creds().expires_at_ms;
+      if (!scheduling::retry_allowed_by_credentials(expires, at)) {
+        no_retry_note_ =
+            " (no retry: the upload credentials expire at " + core::iso8601_utc(expires) + ")";
+        return false;
+      }
+    }
+    const bool upload_only = stage == Stage::spooled || stage == Stage::uploading;
+    const RunState to = upload_only ? RunState::spooled : RunState::queued;
+    if (!upload_only) remove_spool();
+    const std::uint32_t next = failed + 1;
+    const std::string step = retry_step(next, run_.job.retry().max_attempts(), at, reason);
+    s_.db.transaction([&](sqlite3*) {
+      if (!s_.journal.schedule_retry(run_.run_id, to, next, at, reason, now)) {
+        throw std::logic_error("the journal refused the retry of run " + run_.run_id);
+      }
+      s_.report(job_update(run_.job_id, run_.run_id, next, backup::v1::QUEUED, step, 0, reason));
+    });
+    run_.attempt = next;
+    run_.not_before_ms = at;
+    s_.on_retry_wait(run_);
+    if (!upload_only) {
+      // The dump starts over and needs its key again (dump() wiped the copy).
+      const auto record = s_.journal.get(run_.run_id);
+      if (run_.encryption_enabled && (!record || record->encrypted_dek.size() != 32)) {
+        throw std::logic_error("the data key of run " + run_.run_id + " is gone");
+      }
+      if (record) run_.dek = record->encrypted_dek;
+    }
+    stage = upload_only ? Stage::spooled : Stage::queued;
+    step_ = upload_only ? step::waiting_for_upload : step::queued;
+    kLog.warn("run attempt failed; retrying", {{"job_id", run_.job_id},
+                                               {"run_id", run_.run_id},
+                                               {"attempt", failed},
+                                               {"next_attempt", next},
+                                               {"at", core::iso8601_utc(at)},
+                                               {"reason", reason}});
+    return true;
+  }
+
+  // ---- agent-made runs: credentials ----------------------------------------
+
+  bool needs_credentials() const {
+    if (run_.origin != state::RunOrigin::agent) return false;
+    const state::UploadCreds creds = run_.creds();
+    if (creds.presigned_put_url.empty()) return true;
+    return creds.expires_at_ms != 0 && creds.expires_at_ms < s_.now_ms() + kCredsMarginMs;
+  }
+
+  // Spooled, no usable credentials: the worker ends and the run waits in the
+  // journal; the answer to the UploadCredsRequest (a RunBackup) resumes it.
+  void park() {
+    step_ = step::waiting_for_credentials;
+    run_.parked = true;
+    s_.db.transaction([&](sqlite3*) {
+      const auto record = s_.journal.get(run_.run_id);
+      if (!record) throw std::logic_error("run " + run_.run_id + " vanished from the journal");
+      s_.report(job_update(run_.job_id, run_.run_id, run_.attempt, backup::v1::RUNNING, step_, 0));
+      s_.report(upload_creds_request(*record));
+    });
+    kLog.info("run spooled; waiting for upload credentials",
+              {{"job_id", run_.job_id}, {"run_id", run_.run_id}});
+  }
+
   // ---- steps -------------------------------------------------------------
 
   void enter_running() {
     const bool hooks = run_.job.pre_hooks_size() > 0;
     step_ = hooks ? step::pre_hooks : step::dumping;
     commit(RunState::running, "",
-           {job_update(run_.job_id, run_.run_id, backup::v1::RUNNING, step_, 0)});
+           {job_update(run_.job_id, run_.run_id, run_.attempt, backup::v1::RUNNING, step_, 0)});
     s_.on_started(run_);
     kLog.info("run started", {{"job_id", run_.job_id},
                               {"run_id", run_.run_id},
@@ -167,7 +320,9 @@ class Worker {
       if (!s_.journal.mark_spooled(run_.run_id, spool_, s_.now_ms())) {
         throw std::logic_error("the journal refused running -> spooled for run " + run_.run_id);
       }
-      s_.report(job_update(run_.job_id, run_.run_id, backup::v1::RUNNING, step_, 0));
+      // An agent-made run's raw DEK is not needed any more: only the wrapped one is.
+      if (run_.origin == state::RunOrigin::agent) s_.journal.wipe_dek(run_.run_id);
+      s_.report(job_update(run_.job_id, run_.run_id, run_.attempt, backup::v1::RUNNING, step_, 0));
     });
     kLog.info("run spooled", {{"job_id", run_.job_id},
                               {"run_id", run_.run_id},
@@ -191,7 +346,7 @@ class Worker {
 
   void verify_resumed_spool() {
     if (auto problem = check_spool_file(spool_path_, spool_.stored_bytes, spool_.sha256_hex)) {
-      throw RunFailure("cannot resume the upload after a restart: " + *problem);
+      throw FinalFailure("cannot resume the upload after a restart: " + *problem);
     }
   }
 
@@ -201,7 +356,7 @@ class Worker {
     if (!slot) throw stream::Cancelled();
     step_ = step::uploading;
     commit(RunState::uploading, "",
-           {job_update(run_.job_id, run_.run_id, backup::v1::RUNNING, step_, 0)});
+           {job_update(run_.job_id, run_.run_id, run_.attempt, backup::v1::RUNNING, step_, 0)});
     stage = Stage::uploading;
 
     std::uint64_t generation = 0;
@@ -233,7 +388,8 @@ class Worker {
       const std::uint64_t now = s_.now_ms();
       const std::uint64_t started = record->started_ms ? record->started_ms : record->created_ms;
       s_.report(backup_completed(*record, now > started ? now - started : 0));
-      s_.report(job_update(run_.job_id, run_.run_id, backup::v1::SUCCESS, step::completed, 100));
+      s_.report(job_update(run_.job_id, run_.run_id, run_.attempt, backup::v1::SUCCESS,
+                           step::completed, 100));
     });
     run_.finished = true;
     outcome_ = hooks::RunOutcome{
@@ -255,6 +411,13 @@ class Worker {
         end(RunState::failed, "timed out after " + std::to_string(run_.job.timeout_sec()) + " s");
         return;
       case StopReason::shutdown:
+        if (stage == Stage::queued) {
+          // Nothing ran (or a retry waits): the journal keeps it queued and the
+          // next start runs it.
+          kLog.info("queued run kept for the next start",
+                    {{"job_id", run_.job_id}, {"run_id", run_.run_id}});
+          return;
+        }
         if (stage == Stage::spooled || stage == Stage::uploading) {
           // The blob is safe on disk: the next start resumes the upload.
           if (stage == Stage::uploading) {
@@ -282,7 +445,8 @@ class Worker {
     try {
       s_.db.transaction([&](sqlite3*) {
         transition(state, reason);
-        s_.report(job_update(run_.job_id, run_.run_id, wire_status(state), step_, 0, reason));
+        s_.report(job_update(run_.job_id, run_.run_id, run_.attempt, wire_status(state), step_, 0,
+                             reason));
       });
     } catch (const std::exception& e) {
       // The journal is unusable (disk full, I/O error): the run is over either
@@ -363,7 +527,7 @@ class Worker {
     if (step_ == step) return;
     step_ = step;
     last_progress_ms_ = s_.now_ms();
-    s_.report(job_update(run_.job_id, run_.run_id, backup::v1::RUNNING, step_, 0));
+    s_.report(job_update(run_.job_id, run_.run_id, run_.attempt, backup::v1::RUNNING, step_, 0));
   }
 
   // At most one progress update per interval; transitions always report.
@@ -372,7 +536,8 @@ class Worker {
     const auto interval = static_cast<std::uint64_t>(s_.options.progress_interval.count());
     if (now - last_progress_ms_ < interval) return;
     last_progress_ms_ = now;
-    s_.report(job_update(run_.job_id, run_.run_id, backup::v1::RUNNING, step_, percent));
+    s_.report(
+        job_update(run_.job_id, run_.run_id, run_.attempt, backup::v1::RUNNING, step_, percent));
   }
 
   // Journal transition + its reports, atomically.
@@ -413,6 +578,7 @@ class Worker {
   std::string_view step_ = step::queued;
   std::uint64_t last_progress_ms_ = 0;
   std::optional<hooks::RunOutcome> outcome_;  // set once the run ended
+  std::string no_retry_note_;                 // why a retryable failure was not retried
 };
 
 }  // namespace

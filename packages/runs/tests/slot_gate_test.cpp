@@ -7,6 +7,7 @@
 #include <chrono>
 #include <future>
 #include <latch>
+#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <thread>
@@ -376,6 +377,91 @@ TEST_F(SlotGateTest, ExplicitReleaseWakesAWaiter) {
   held->release();
   ASSERT_TRUE(waiter.done_within(kGenerous));
   EXPECT_TRUE(waiter.take().has_value());
+}
+
+// ---- first come, first served ---------------------------------------------
+
+// Tickets taken in order a, b, c; the threads then ask in the opposite order.
+// Each release must go to the oldest ticket still waiting.
+TEST_F(SlotGateTest, SlotsGoToTheOldestTicketFirst) {
+  std::optional<Slot> held = gate_.acquire({});
+  std::vector<int> order;
+  std::mutex order_mutex;
+  std::vector<SlotGate::Ticket> tickets;
+  for (int i = 0; i < 3; ++i) tickets.push_back(gate_.enqueue());
+  EXPECT_EQ(gate_.waiting(), 3u);
+  std::vector<std::jthread> threads;
+  std::vector<std::optional<Slot>> slots(3);
+  std::latch waiting(3);
+  for (int i = 2; i >= 0; --i) {
+    threads.emplace_back(
+        [&, i, ticket = std::move(tickets[static_cast<std::size_t>(i)])]() mutable {
+          waiting.count_down();
+          auto slot = gate_.acquire(std::move(ticket), {});
+          std::lock_guard lock(order_mutex);
+          order.push_back(i);
+          if (slot) slots[static_cast<std::size_t>(i)].emplace(std::move(*slot));
+        });
+  }
+  waiting.wait();
+  for (std::size_t expected = 0; expected < 3; ++expected) {
+    std::this_thread::sleep_for(kStaysBlocked);  // a wrong waiter would get in meanwhile
+    {
+      std::lock_guard lock(order_mutex);
+      ASSERT_EQ(order.size(), expected);
+    }
+    if (expected == 0) {
+      held.reset();
+    } else {
+      std::lock_guard lock(order_mutex);
+      slots[static_cast<std::size_t>(order.back())].reset();
+    }
+    ASSERT_TRUE(eventually([&] {
+      std::lock_guard lock(order_mutex);
+      return order.size() == expected + 1;
+    }));
+  }
+  threads.clear();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(gate_.waiting(), 0u);
+}
+
+TEST_F(SlotGateTest, ADroppedTicketLetsTheNextOneIn) {
+  SlotGate::Ticket first = gate_.enqueue();
+  SlotGate::Ticket second = gate_.enqueue();
+  auto result =
+      std::async(std::launch::async, [&] { return gate_.acquire(std::move(second), {}); });
+  EXPECT_EQ(result.wait_for(kStaysBlocked), std::future_status::timeout);  // behind `first`
+  { SlotGate::Ticket gone = std::move(first); }
+  ASSERT_EQ(result.wait_for(kGenerous), std::future_status::ready);
+  EXPECT_TRUE(result.get().has_value());
+}
+
+TEST_F(SlotGateTest, AStoppedFrontWaiterLetsTheNextOneIn) {
+  std::optional<Slot> held = gate_.acquire({});
+  Waiter first(gate_);
+  ASSERT_TRUE(eventually([&] { return gate_.waiting() == 1; }));
+  Waiter second(gate_);
+  ASSERT_TRUE(eventually([&] { return gate_.waiting() == 2; }));
+  first.stop();
+  ASSERT_TRUE(first.done_within(kGenerous));
+  EXPECT_FALSE(first.take().has_value());
+  held.reset();
+  ASSERT_TRUE(second.done_within(kGenerous));
+  EXPECT_TRUE(second.take().has_value());
+}
+
+TEST_F(SlotGateTest, AGrowingLimitLetsSeveralTicketsInOrder) {
+  std::optional<Slot> held = gate_.acquire({});
+  Waiter first(gate_);
+  ASSERT_TRUE(eventually([&] { return gate_.waiting() == 1; }));
+  Waiter second(gate_);
+  ASSERT_TRUE(eventually([&] { return gate_.waiting() == 2; }));
+  limit_ = 3;
+  gate_.limit_changed();
+  ASSERT_TRUE(first.done_within(kGenerous));
+  ASSERT_TRUE(second.done_within(kGenerous));
+  EXPECT_EQ(gate_.in_use(), 3u);
 }
 
 }  // namespace

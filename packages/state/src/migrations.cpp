@@ -115,7 +115,24 @@ CREATE TABLE meta (
 );
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
+// v4: retries and agent-made runs (RunJournal).
+//
+// attempt / not_before_ms: RetryPolicy state, so a retry waiting for its backoff survives a
+// restart. origin 'server' (RunBackup) or 'agent' (agent_cron.v1 fire); scheduled_for_ms and
+// catch_up describe the fire. wrapped_dek is the DEK wrapped to the control plane's
+// key-wrapping key (not a secret: only the control plane can open it); dek_kms_id names that
+// key. The raw DEK of an agent run lives in sealed_dek until the run is spooled.
+constexpr std::string_view kV4 = R"sql(
+ALTER TABLE runs ADD COLUMN attempt          INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE runs ADD COLUMN not_before_ms    INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN origin           TEXT    NOT NULL DEFAULT 'server';
+ALTER TABLE runs ADD COLUMN scheduled_for_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN catch_up         INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN wrapped_dek      BLOB    NOT NULL DEFAULT x'';
+ALTER TABLE runs ADD COLUMN dek_kms_id       TEXT    NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations = {kV1, kV2, kV3, kV4};
 
 }  // namespace
 

@@ -44,15 +44,17 @@ constexpr std::string_view kColumns =
     "run_id, job_id, target_id, state, manual_trigger, encryption_enabled, reason, "
     "created_ms, updated_ms, started_ms, finished_ms, "
     "sealed_put_url, creds_expires_ms, final_s3_key, sealed_dek, "
-    "spool_file, raw_bytes, stored_bytes, sha256_hex, compression, db_engine_version";
+    "spool_file, raw_bytes, stored_bytes, sha256_hex, compression, db_engine_version, "
+    "attempt, not_before_ms, origin, scheduled_for_ms, catch_up, wrapped_dek, dek_kms_id";
 
 constexpr std::string_view kInsert =
     "INSERT INTO runs (run_id, job_id, target_id, state, manual_trigger, encryption_enabled, "
     " reason, created_ms, updated_ms, started_ms, finished_ms, "
     " sealed_put_url, creds_expires_ms, final_s3_key, sealed_dek, "
-    " spool_file, raw_bytes, stored_bytes, sha256_hex, compression, db_engine_version) "
+    " spool_file, raw_bytes, stored_bytes, sha256_hex, compression, db_engine_version, "
+    " attempt, not_before_ms, origin, scheduled_for_ms, catch_up, wrapped_dek, dek_kms_id) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-    " ?15, ?16, ?17, ?18, ?19, ?20) "
+    " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27) "
     "ON CONFLICT (run_id) DO NOTHING";
 constexpr std::string_view kState = "SELECT state FROM runs WHERE run_id = ?1";
 // ?4 / ?5: whether this move enters running / a terminal state.
@@ -69,6 +71,13 @@ constexpr std::string_view kSetSpool =
 constexpr std::string_view kSetCreds =
     "UPDATE runs SET sealed_put_url = ?1, creds_expires_ms = ?2, final_s3_key = ?3,"
     " updated_ms = ?4 WHERE run_id = ?5";
+constexpr std::string_view kRetry =
+    "UPDATE runs SET attempt = ?1, not_before_ms = ?2 WHERE run_id = ?3";
+// A dump retried from scratch: the old spool result is gone.
+constexpr std::string_view kClearSpool =
+    "UPDATE runs SET spool_file = NULL, raw_bytes = NULL, stored_bytes = NULL, sha256_hex = NULL,"
+    " compression = NULL, db_engine_version = NULL WHERE run_id = ?1";
+constexpr std::string_view kSetDek = "UPDATE runs SET sealed_dek = ?1 WHERE run_id = ?2";
 constexpr std::string_view kEvents =
     "SELECT ts_ms, state, reason FROM run_events WHERE run_id = ?1 ORDER BY id";
 // Skips the newest keep_at_least terminal runs (LIMIT -1: no limit), then
@@ -118,6 +127,15 @@ StoredRun read_run(sqlite3* db, const sqlite::Statement& stmt) {
                           from_db(stmt.column_int64(17)), stmt.column_blob(18),
                           stmt.column_blob(19),           stmt.column_blob(20)};
   }
+  r.attempt = static_cast<std::uint32_t>(std::clamp<std::int64_t>(
+      stmt.column_int64(21), 1, std::numeric_limits<std::uint32_t>::max()));
+  r.not_before_ms = from_db(stmt.column_int64(22));
+  r.origin = stmt.column_blob(23) == "agent" ? RunOrigin::agent : RunOrigin::server;
+  r.scheduled_for_ms = from_db(stmt.column_int64(24));
+  r.catch_up = stmt.column_int64(25) != 0;
+  const std::string wrapped = stmt.column_blob(26);
+  r.wrapped_dek.assign(wrapped.begin(), wrapped.end());
+  r.dek_kms_id = stmt.column_blob(27);
   return row;
 }
 
@@ -234,6 +252,13 @@ bool RunJournal::insert(const RunRecord& record, std::uint64_t now_ms) {
           .bind_text(19, record.spool->compression)
           .bind_text(20, record.spool->db_engine_version);
     }
+    stmt.bind(21, static_cast<std::int64_t>(std::max<std::uint32_t>(1, record.attempt)))
+        .bind(22, to_db(record.not_before_ms))
+        .bind_text(23, run_origin_name(record.origin))
+        .bind(24, to_db(record.scheduled_for_ms))
+        .bind(25, record.catch_up ? 1 : 0)
+        .bind_blob(26, std::string(record.wrapped_dek.begin(), record.wrapped_dek.end()))
+        .bind_text(27, record.dek_kms_id);
     stmt.run();
     inserted = sqlite3_changes(db) == 1;  // 0: ON CONFLICT kept the known run
     if (inserted) add_event(db, record.run_id, record.state, record.reason, now_ms);
@@ -283,6 +308,38 @@ bool RunJournal::mark_spooled(std::string_view run_id, const SpoolResult& result
     moved = true;
   });
   return moved;
+}
+
+bool RunJournal::schedule_retry(std::string_view run_id, RunState to, std::uint32_t attempt,
+                                std::uint64_t not_before_ms, std::string_view reason,
+                                std::uint64_t now_ms) {
+  if (to != RunState::queued && to != RunState::spooled) return false;
+  bool moved = false;
+  db_.transaction([&](sqlite3* db) {
+    const auto from = current_state(db, run_id);
+    if (!from) return;
+    const bool again = *from == RunState::spooled && to == RunState::spooled;
+    if (!again && !transition_allowed(*from, to)) return;
+    move(db, run_id, to, reason, now_ms);
+    sqlite::Statement(db, kRetry)
+        .bind(1, static_cast<std::int64_t>(std::max<std::uint32_t>(1, attempt)))
+        .bind(2, to_db(not_before_ms))
+        .bind_text(3, run_id)
+        .run();
+    if (to == RunState::queued) sqlite::Statement(db, kClearSpool).bind_text(1, run_id).run();
+    moved = true;
+  });
+  return moved;
+}
+
+bool RunJournal::wipe_dek(std::string_view run_id) {
+  const std::string sealed_empty = detail::seal(key_, crypto::Bytes{}, aad_for(kDekField, run_id));
+  bool updated = false;
+  db_.transaction([&](sqlite3* db) {
+    sqlite::Statement(db, kSetDek).bind_blob(1, sealed_empty).bind_text(2, run_id).run();
+    updated = sqlite3_changes(db) == 1;
+  });
+  return updated;
 }
 
 bool RunJournal::update_creds(std::string_view run_id, const UploadCreds& creds,

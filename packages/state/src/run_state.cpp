@@ -38,6 +38,10 @@ std::optional<RunState> parse_run_state(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view run_origin_name(RunOrigin origin) {
+  return origin == RunOrigin::agent ? "agent" : "server";
+}
+
 bool is_terminal(RunState state) {
   return state == RunState::completed || state == RunState::failed || state == RunState::cancelled;
 }
@@ -45,7 +49,8 @@ bool is_terminal(RunState state) {
 bool transition_allowed(RunState from, RunState to) {
   if (is_terminal(from)) return false;
   switch (to) {
-    case RunState::queued: return false;  // nothing goes back to the queue
+    // From running: a failed dump attempt waits for its retry (or a crash left it running).
+    case RunState::queued: return from == RunState::running;
     case RunState::running: return from == RunState::queued;
     // From uploading: an upload interrupted by a restart starts over.
     case RunState::spooled: return from == RunState::running || from == RunState::uploading;

@@ -222,11 +222,11 @@ TEST_F(RunJournalTest, DisallowedTransitionsChangeNothing) {
   struct Case {
     RunState from, to;
   };
-  const std::vector<Case> cases = {
-      {queued, spooled},    {queued, uploading},  {queued, completed},   {queued, queued},
-      {running, completed}, {running, uploading}, {running, queued},     {running, running},
-      {spooled, completed}, {spooled, running},   {spooled, queued},     {spooled, spooled},
-      {uploading, running}, {uploading, queued},  {uploading, uploading}};
+  const std::vector<Case> cases = {{queued, spooled},   {queued, uploading},   {queued, completed},
+                                   {queued, queued},    {running, completed},  {running, uploading},
+                                   {running, running},  {spooled, completed},  {spooled, running},
+                                   {spooled, queued},   {spooled, spooled},    {uploading, running},
+                                   {uploading, queued}, {uploading, uploading}};
   std::vector<Case> all = cases;
   for (RunState terminal : {completed, failed, cancelled}) {
     for (RunState to : {queued, running, spooled, uploading, completed, failed, cancelled}) {
@@ -433,6 +433,73 @@ TEST_F(RunJournalTest, StoredUnknownStateIsAStateError) {
 }
 
 // A database written by an agent that only knew schema v1.
+TEST_F(RunJournalTest, AgentRunFieldsRoundTrip) {
+  RunRecord r = make_run("arun-00112233445566ff");
+  r.origin = RunOrigin::agent;
+  r.scheduled_for_ms = 1'700'000'000'000;
+  r.catch_up = true;
+  r.wrapped_dek = {0x01, 0x00, 0xff, 0x7f};
+  r.dek_kms_id = "x25519-0123456789abcdef";
+  r.attempt = 2;
+  r.not_before_ms = 1'700'000'060'000;
+  ASSERT_TRUE(journal_->insert(r, 1000));
+  EXPECT_EQ(journal_->get(r.run_id), as_inserted(r, 1000));
+  // Server runs default to the first attempt, no hold, origin server.
+  ASSERT_TRUE(journal_->insert(make_run("run-server"), 1000));
+  const auto server = journal_->get("run-server");
+  EXPECT_EQ(server->origin, RunOrigin::server);
+  EXPECT_EQ(server->attempt, 1u);
+  EXPECT_EQ(server->not_before_ms, 0u);
+  EXPECT_TRUE(server->wrapped_dek.empty());
+}
+
+TEST_F(RunJournalTest, WipeDekClearsOnlyTheRawDek) {
+  RunRecord r = make_run("arun-1");
+  r.origin = RunOrigin::agent;
+  r.wrapped_dek = {9, 8, 7};
+  ASSERT_TRUE(journal_->insert(r, 1000));
+  ASSERT_TRUE(journal_->wipe_dek("arun-1"));
+  const auto after = journal_->get("arun-1");
+  EXPECT_FALSE(after->secrets_unreadable);
+  EXPECT_TRUE(after->encrypted_dek.empty());
+  EXPECT_EQ(after->wrapped_dek, r.wrapped_dek);
+  EXPECT_EQ(after->creds, r.creds);
+  EXPECT_FALSE(journal_->wipe_dek("nope"));
+}
+
+TEST_F(RunJournalTest, ScheduleRetryFromScratchClearsTheSpool) {
+  add_run_in("dump-retry", running, 1000);
+  ASSERT_TRUE(journal_->schedule_retry("dump-retry", queued, 2, 9000, "dump failed", 2000));
+  auto r = journal_->get("dump-retry");
+  EXPECT_EQ(r->state, queued);
+  EXPECT_EQ(r->attempt, 2u);
+  EXPECT_EQ(r->not_before_ms, 9000u);
+  EXPECT_EQ(r->reason, "dump failed");
+  EXPECT_FALSE(r->spool);
+  EXPECT_EQ(journal_->events("dump-retry").back(), (RunEvent{2000, queued, "dump failed"}));
+  // Then running again, as the retry starts.
+  EXPECT_TRUE(journal_->transition("dump-retry", running, "", 9000));
+}
+
+TEST_F(RunJournalTest, ScheduleRetryOfTheUploadKeepsTheSpool) {
+  add_run_in("upload-retry", uploading, 1000);
+  ASSERT_TRUE(journal_->schedule_retry("upload-retry", spooled, 2, 9000, "HTTP 500", 2000));
+  auto r = journal_->get("upload-retry");
+  EXPECT_EQ(r->state, spooled);
+  EXPECT_EQ(r->attempt, 2u);
+  EXPECT_EQ(r->spool, make_spool());
+  // spooled → spooled (a retry found its credentials gone and waits again) is allowed here.
+  ASSERT_TRUE(journal_->schedule_retry("upload-retry", spooled, 3, 10000, "again", 2100));
+  EXPECT_EQ(journal_->get("upload-retry")->attempt, 3u);
+  // Not from queued (nothing ran), not into running, not out of a terminal state.
+  add_run_in("q", queued, 3000);
+  EXPECT_FALSE(journal_->schedule_retry("q", queued, 2, 0, "", 3001));
+  EXPECT_FALSE(journal_->schedule_retry("upload-retry", running, 4, 0, "", 3001));
+  add_run_in("done", completed, 4000);
+  EXPECT_FALSE(journal_->schedule_retry("done", spooled, 2, 0, "", 4001));
+  EXPECT_FALSE(journal_->schedule_retry("unknown", queued, 2, 0, "", 4001));
+}
+
 class RunJournalMigrationTest : public testing::TempDirTest {};
 
 TEST_F(RunJournalMigrationTest, V1DatabaseMigratesAndKeepsItsData) {

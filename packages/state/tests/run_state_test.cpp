@@ -38,7 +38,7 @@ TEST(RunStateTest, TransitionTableMatchesTheDiagram) {
       {queued, running},      {running, spooled},  {spooled, uploading}, {uploading, completed},
       {uploading, spooled},   {queued, failed},    {running, failed},    {spooled, failed},
       {uploading, failed},    {queued, cancelled}, {running, cancelled}, {spooled, cancelled},
-      {uploading, cancelled},
+      {uploading, cancelled}, {running, queued},
   };
   for (RunState from : kAll) {
     for (RunState to : kAll) {

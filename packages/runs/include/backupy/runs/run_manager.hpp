@@ -7,11 +7,31 @@
 //  - run_backup(), cancel_job(), recover() and the timeout timers run on the
 //    control thread (the io_context given to the constructor).
 //  - Each admitted run gets its own worker thread: dumps and uploads block.
-//    A run waits for a dump slot (QUEUED; AdvancedSettings.max_parallel_jobs,
-//    default 1), dumps into the spool (RUNNING), gives the slot back, waits for
-//    an upload slot (SPOOLED), uploads (UPLOADING), and finishes.
+//    A run waits until it may start (a retry's backoff; for scheduled runs the
+//    end of the maintenance window), then for a dump slot (QUEUED;
+//    AdvancedSettings.max_parallel_jobs, default 1, granted first come first
+//    served in the order runs became ready), dumps into the spool (RUNNING),
+//    gives the slot back, waits for an upload slot (SPOOLED), uploads
+//    (UPLOADING), and finishes.
 //  - Workers hand results over through `report` (thread-safe, durable) and
 //    hand their own clean-up to the control thread with asio::post.
+//
+// Policies (docs/architecture.md, "Runs"):
+//  - Maintenance window (AgentConfig.maintenance): a scheduled run (agent fire,
+//    or RunBackup with manual_trigger=false) about to start its dump inside the
+//    window waits for its end, reported QUEUED "waiting for the maintenance
+//    window (22:00-02:00 UTC) to end at <iso>". Manual runs are never held.
+//  - Retries (BackupJobSpec.retry, scheduling::retry_delay): a failed attempt
+//    (not a cancel, a timeout or a shutdown) is retried after its backoff,
+//    reported QUEUED with attempt n+1, the failure as error_message and step
+//    "retry <n+1> of <max> at <iso> after: <reason>". A dump or hook failure
+//    starts over (spool removed); an upload failure retries only the upload.
+//    Runs from the server retry only while their presigned URL is still valid
+//    at the retry time. attempt and not_before survive restarts; a run left
+//    RUNNING by a crash counts as a failed attempt. Every JobUpdate carries
+//    its attempt.
+//  - Waits (backoff, window) read RunManagerOptions::now_ms in short slices and
+//    end at once on cancel or shutdown; config_changed() re-checks them.
 //
 // Exactly once: a terminal state and its report (JobUpdate, BackupCompleted)
 // are committed in one state-database transaction, so a crash can neither
@@ -21,11 +41,13 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "backup/v1/agent.pb.h"
 #include "backupy/compress/codec.hpp"
+#include "backupy/core/time.hpp"
 #include "backupy/drivers/registry.hpp"
 #include "backupy/scheduling/agent_schedule.hpp"
 #include "backupy/state/run_journal.hpp"
@@ -51,6 +73,14 @@ struct RunManagerOptions {
   unsigned max_parallel_uploads = 1;
   // JobUpdates while a step progresses: at most one per interval.
   std::chrono::milliseconds progress_interval{1000};
+  // The wall clock of every policy (admission, retries, backoff and window
+  // waits, credential validity): tests inject their own.
+  std::function<std::uint64_t()> now_ms = [] { return core::now_ms(); };
+  // Wraps an agent-made run's DEK to the control plane's key-wrapping key
+  // (crypto::wrap_dek); empty = crypto::wrap_dek. Tests inject a stand-in.
+  using WrapDekFn = std::function<std::vector<std::uint8_t>(std::span<const std::uint8_t, 32> dek,
+                                                            const backup::v1::KeyWrappingKey& key)>;
+  WrapDekFn wrap_dek;
 };
 
 using ConfigSource = std::function<std::shared_ptr<const backup::v1::AgentConfig>()>;
@@ -66,17 +96,24 @@ class RunManager {
   RunManager(const RunManager&) = delete;
   RunManager& operator=(const RunManager&) = delete;
 
-  // Start-up, before any command: runs left QUEUED/RUNNING by a crash are
-  // FAILED; SPOOLED/UPLOADING runs resume their upload if their credentials
-  // are still valid, else FAILED; spool files no run owns and the work dir
-  // are removed.
+  // Start-up, before any command:
+  //  - QUEUED runs start again (in the order they were queued, keeping their
+  //    attempt and backoff); server runs only while their credentials are
+  //    valid, else FAILED.
+  //  - RUNNING runs (a crash during the dump) count as a failed attempt:
+  //    retried if the policy allows, else FAILED.
+  //  - SPOOLED/UPLOADING runs resume their upload if their credentials are
+  //    valid; else server runs are FAILED and agent-made runs are parked
+  //    (spooled, waiting for credentials: request_missing_credentials()).
+  //  - Spool files no run owns and the work dir are removed.
   void recover();
 
   // A RunBackup from the control plane. A new run_id is admitted (QUEUED) or
   // refused (FAILED with the reason); a known run_id never starts a second
-  // run (its upload credentials are refreshed if it has not finished).
+  // run (its upload credentials are refreshed if it has not finished, and a
+  // parked agent-made run starts its upload).
   backup::v1::Ack run_backup(const backup::v1::RunBackup& command);
-  // Cancels every queued or active run of the job.
+  // Cancels every queued, active or parked run of the job.
   backup::v1::Ack cancel_job(const std::string& job_id);
 
   // agent_cron.v1 (docs/architecture.md, "Agent-side scheduling"). A fire of the agent's own
@@ -85,6 +122,13 @@ class RunManager {
   // window if it falls due inside it), its DEK is made and wrapped to
   // AgentConfig.key_wrapping, and an UploadCredsRequest goes to the outbox ahead of its first
   // JobUpdate. The dump never waits for the control plane; only the upload needs credentials.
+  // Run ids are "arun-<16 lowercase hex>". An encrypted job without a key-wrapping key in the
+  // config FAILS at once (still announced by an UploadCredsRequest with no DEK). The raw DEK
+  // is sealed in the journal until the run is spooled, then wiped; BackupCompleted carries the
+  // wrapped DEK and dek_kms_id. Spooled without valid credentials (none, or expiring within
+  // 60 s), the run parks: state spooled, no worker, JobUpdate RUNNING
+  // "waiting_for_upload_credentials" and a fresh UploadCredsRequest; a RunBackup for its
+  // run_id starts the upload.
   void schedule_run(const scheduling::Fire& fire);
   // The session came online with agent_cron.v1: every agent-made run that waits for upload
   // credentials asks again (the answer is a RunBackup for its run_id).
@@ -100,8 +144,9 @@ class RunManager {
   std::vector<std::string> active_job_ids() const;
   std::size_t active_runs() const;
 
-  // Stops every run: dumps end as FAILED ("agent shut down"), uploads return
-  // to SPOOLED and resume at the next start. Joins the workers. Idempotent.
+  // Stops every run: dumps end as FAILED ("agent shut down"), runs still
+  // QUEUED stay queued and uploads return to SPOOLED; both go on at the next
+  // start. Joins the workers. Idempotent.
   void shutdown();
 
  private:

@@ -5,9 +5,13 @@
 // State machine (docs/architecture.md, "Runs"):
 //
 //   queued ──► running ──► spooled ──► uploading ──► completed
-//     │           │           │  ▲         │
-//     │           │           │  └─────────┤   (uploading → spooled: resumed after a restart)
-//     └───────────┴───────────┴────────────┴──► failed | cancelled
+//     ▲  │        │  │        │  ▲         │
+//     └──┼────────┘  │        │  └─────────┤   (uploading → spooled: resumed after a restart,
+//        │           │        │            │    or an upload failure waiting for its retry)
+//        └───────────┴────────┴────────────┴──► failed | cancelled
+//
+// running → queued: a failed dump attempt waits for its retry (RetryPolicy), or a run left
+// running by a crash is retried at start-up; the dump starts over from scratch.
 //
 // completed, failed and cancelled are terminal: no transition leaves them.
 //
@@ -58,6 +62,11 @@ struct SpoolResult {
   bool operator==(const SpoolResult&) const = default;
 };
 
+// Who made the run: the control plane (RunBackup, v1 and manual runs) or the agent's own
+// schedule (agent_cron.v1, run ids "arun-...").
+enum class RunOrigin { server, agent };
+std::string_view run_origin_name(RunOrigin origin);  // "server", "agent"
+
 struct RunRecord {
   std::string run_id;
   std::string job_id;
@@ -71,9 +80,20 @@ struct RunRecord {
   std::uint64_t started_ms = 0;   // entered running; 0 if never
   std::uint64_t finished_ms = 0;  // entered a terminal state; 0 if not yet
   UploadCreds creds;
-  std::vector<std::uint8_t> encrypted_dek;  // RunBackup.encrypted_dek, echoed in BackupCompleted
-  std::optional<SpoolResult> spool;         // set from `spooled` on
-  bool secrets_unreadable = false;          // sealed under another agent key (or damaged)
+  // Server runs: RunBackup.encrypted_dek, echoed in BackupCompleted. Agent runs: the raw DEK
+  // the agent made, kept (sealed) only until the run is spooled (wipe_dek()).
+  std::vector<std::uint8_t> encrypted_dek;
+  std::optional<SpoolResult> spool;  // set from `spooled` on
+  bool secrets_unreadable = false;   // sealed under another agent key (or damaged)
+  // Retries (RetryPolicy): the 1-based attempt, and when it may start (0: at once).
+  std::uint32_t attempt = 1;
+  std::uint64_t not_before_ms = 0;
+  // Agent-made runs (agent_cron.v1).
+  RunOrigin origin = RunOrigin::server;
+  std::uint64_t scheduled_for_ms = 0;     // the cron instant (0 for server runs)
+  bool catch_up = false;                  // fired at start-up for a missed instant
+  std::vector<std::uint8_t> wrapped_dek;  // crypto::wrap_dek output (public, not sealed)
+  std::string dek_kms_id;                 // KeyWrappingKey.key_id of wrapped_dek
   bool operator==(const RunRecord&) const = default;
 };
 
@@ -117,6 +137,18 @@ class RunJournal {
   // RunBackup) and updated_ms; no event (the state did not change). The DEK
   // is kept. Returns false if the run is unknown or terminal.
   bool update_creds(std::string_view run_id, const UploadCreds& creds, std::uint64_t now_ms);
+
+  // A failed attempt waits for its retry: moves run_id to `to` (queued: the dump starts over,
+  // spool result cleared; spooled: only the upload is retried), sets attempt and
+  // not_before_ms, appends an event with reason. Returns false (changing nothing) if the run
+  // is unknown or transition_allowed() (or spooled → spooled) says no.
+  bool schedule_retry(std::string_view run_id, RunState to, std::uint32_t attempt,
+                      std::uint64_t not_before_ms, std::string_view reason, std::uint64_t now_ms);
+
+  // Replaces the sealed DEK of run_id with an empty one (an agent-made run's raw DEK, once
+  // its blob is spooled: only the wrapped DEK is needed from then on). Returns false if the
+  // run is unknown.
+  bool wipe_dek(std::string_view run_id);
 
   // Every run in one of the given states, oldest first: by created_ms, then
   // insertion order (crash recovery).
