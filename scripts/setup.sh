@@ -20,6 +20,8 @@ BUILD_PACKAGES=(
   libsqlite3-dev sqlite3
   libyaml-cpp-dev libzstd-dev zstd zlib1g-dev
   nlohmann-json3-dev
+  # CRON_TZ time zones (packages/cron): date/tz reads the OS time zone database from tzdata
+  libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev
   # the control plane's /metrics (prometheus-cpp core); promtool (from prometheus) lints a
   # scrape in the control plane tests

@@ -111,11 +111,19 @@ TEST(SnapshotJobRulesTest, TargetMustExist) {
 TEST(SnapshotJobRulesTest, NonEmptyCronMustParse) {
   auto config = valid_config();
   job(config, 0).set_cron("0 25 * * *");
-  job(config, 2).set_cron("CRON_TZ=Europe/Berlin 0 3 * * *");
+  job(config, 2).set_cron("CRON_TZ=Mars/Olympus 0 3 * * *");
   EXPECT_THAT(validate_snapshot(config),
               ElementsAre("job \"nightly\": cron: cron field 'hour' (value \"25\"): 25 is out of "
                           "range 0-23",
-                          "job \"hourly-redis\": cron: CRON_TZ is not supported yet"));
+                          "job \"hourly-redis\": cron: CRON_TZ \"Mars/Olympus\" is not a known "
+                          "time zone"));
+}
+
+TEST(SnapshotJobRulesTest, CronInATimeZoneIsValid) {
+  auto config = valid_config();
+  job(config, 0).set_cron("CRON_TZ=Europe/Berlin 30 2 * * *");
+  job(config, 2).set_cron("CRON_TZ=America/New_York @hourly");
+  EXPECT_THAT(validate_snapshot(config), IsEmpty());
 }
 
 TEST(SnapshotJobRulesTest, CompressionMustBeKnown) {

@@ -117,6 +117,21 @@ TEST(CronScheduleTest, AReloadNeitherLosesNorRepeatsAFire) {
   EXPECT_EQ(schedule.next_fire("job"), at(4s));
 }
 
+TEST(CronScheduleTest, ZonedJobsFireAtTheirWallTimeAndAZoneChangeReschedules) {
+  CronSchedule schedule;
+  schedule.rebuild(
+      config_with({{"berlin", "CRON_TZ=Europe/Berlin 0 3 * * *"}, {"utc", "0 3 * * *"}}),
+      clock_at(0ms));
+  EXPECT_EQ(schedule.next_fire("berlin"), at(2h));  // 03:00 CET
+  EXPECT_EQ(schedule.next_fire("utc"), at(3h));
+  // Only the zone changed: the text differs, so the job is recomputed.
+  schedule.rebuild(
+      config_with({{"berlin", "CRON_TZ=America/New_York 0 3 * * *"}, {"utc", "0 3 * * *"}}),
+      clock_at(1min));
+  EXPECT_EQ(schedule.next_fire("berlin"), at(8h));  // 03:00 EST
+  EXPECT_EQ(ids_of(schedule.take_due(clock_at(8h))), (std::vector<std::string>{"utc", "berlin"}));
+}
+
 TEST(CronScheduleTest, AJobIdOfTwoAgentsIsScheduledOnce) {
   ServerConfig config = config_with({{"shared", "@hourly"}});
   ServerConfig second = config_with({{"shared", "@daily"}}, "agent-2");

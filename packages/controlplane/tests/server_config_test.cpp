@@ -56,6 +56,14 @@ TEST_F(ServerConfigTest, AnEmptyOrAbsentCronMakesAManualOnlyJob) {
   EXPECT_EQ(parse(join_lines(lines)).agents[0].config.jobs(0).cron(), "");
 }
 
+TEST_F(ServerConfigTest, ACronWithATimeZoneIsKeptAsWritten) {
+  std::vector<std::string> lines = base_lines();
+  set_line(lines, 15,
+           R"(        - {id: nightly, target_id: pg1, cron: "CRON_TZ=Europe/Berlin 30 2 * * *"})");
+  EXPECT_EQ(parse(join_lines(lines)).agents[0].config.jobs(0).cron(),
+            "CRON_TZ=Europe/Berlin 30 2 * * *");
+}
+
 TEST_F(ServerConfigTest, DevModeNeedsNoTlsSectionAndLeavesTheFilesToTheCaller) {
   std::vector<std::string> lines = base_lines();
   lines.erase(lines.begin() + 1, lines.begin() + 4);
@@ -406,6 +414,14 @@ std::vector<ErrorCase> error_cases() {
          set_line(l, 15, R"(        - {id: nightly, target_id: pg1, cron: "61 * * * *"})");
        },
        "cp.yaml:15: agents[0].config.jobs[0].cron is not a valid cron expression: ", true},
+      {"UnknownCronZone",
+       [](auto& l) {
+         set_line(
+             l, 15,
+             R"(        - {id: nightly, target_id: pg1, cron: "CRON_TZ=Mars/Olympus 0 3 * * *"})");
+       },
+       "cp.yaml:15: agents[0].config.jobs[0].cron is not a valid cron expression: CRON_TZ "
+       "\"Mars/Olympus\" is not a known time zone"},
       {"BadCompression",
        [](auto& l) {
          set_line(l, 15, R"(        - {id: n, target_id: pg1, cron: "@daily", compression: lz4})");

@@ -1,9 +1,14 @@
-// CronExpression::next_after: walks forward largest unit first, jumping to the
-// next allowed month, day, hour and minute, so even a five-year search for an
-// impossible date takes a few thousand steps rather than 150 million seconds.
+// CronExpression::next_after: walks the UTC time line one offset period of the
+// zone at a time (UTC is a single endless period). Inside a period, wall time is
+// UTC + a fixed offset, so the fields are searched in wall time, largest unit
+// first, jumping to the next allowed month, day, hour and minute: even a
+// five-year search for an impossible date takes a few thousand steps per period
+// (about ten periods in five years) rather than 150 million seconds.
+#include <algorithm>
 #include <optional>
 
 #include "backupy/cron/cron.hpp"
+#include "zone.hpp"
 
 namespace backupy::cron {
 namespace {
@@ -27,18 +32,10 @@ bool CronExpression::day_matches(std::chrono::year_month_day date) const {
   return by_month_day || by_week_day;
 }
 
-std::optional<std::chrono::sys_seconds> CronExpression::next_after(
-    std::chrono::sys_seconds after) const {
+std::optional<CronExpression::Wall> CronExpression::next_wall_match(Wall from, Wall end) const {
   using namespace std::chrono;
-  // Calendar arithmetic is only defined for years chrono can represent; keep
-  // well inside them so absurd inputs cannot overflow.
-  static constexpr sys_days kEarliest{year{1} / January / 1};
-  static constexpr sys_days kLatest{year{9990} / January / 1};
-  if (after < kEarliest || after >= kLatest) return std::nullopt;
-
-  const sys_seconds limit = after + years{5};
-  sys_seconds candidate = after + seconds{1};
-  while (candidate <= limit) {
+  Wall candidate = from;
+  while (candidate < end) {
     const sys_days day = floor<days>(candidate);
     const year_month_day date{day};
     if (!months_.test(static_cast<unsigned>(date.month()))) {
@@ -79,9 +76,45 @@ std::optional<std::chrono::sys_seconds> CronExpression::next_after(
       candidate = day + hours{hour} + minutes{minute + 1};
       continue;
     }
-    const sys_seconds fire = day + hours{hour} + minutes{minute} + seconds{*next_second};
-    if (fire > limit) break;
-    return fire;
+    const Wall match = day + hours{hour} + minutes{minute} + seconds{*next_second};
+    if (match >= end) break;
+    return match;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::chrono::sys_seconds> CronExpression::next_after(
+    std::chrono::sys_seconds after) const {
+  using namespace std::chrono;
+  // Calendar arithmetic is only defined for years chrono can represent; keep
+  // well inside them so absurd inputs (and wall = UTC + offset) cannot overflow.
+  static constexpr sys_days kEarliest{year{1} / January / 1};
+  static constexpr sys_days kLatest{year{9990} / January / 1};
+  if (after < kEarliest || after >= kLatest) return std::nullopt;
+
+  const sys_seconds limit = after + years{5};
+  sys_seconds from = after + seconds{1};  // the earliest instant that may fire
+  while (from <= limit) {
+    const detail::OffsetPeriod period = detail::offset_period(zone_, from);
+    const sys_seconds end = std::min(period.end, limit + seconds{1});
+    Wall start = from + period.offset;
+    if (fixed_time_ && zone_ != nullptr && period.begin > kEarliest) {
+      // Where the previous period's wall clock stopped.
+      const seconds previous = detail::offset_period(zone_, period.begin - seconds{1}).offset;
+      const Wall carried = period.begin + previous;
+      if (previous > period.offset) {
+        // Fall-back overlap: wall times before `carried` were shown already.
+        start = std::max(start, carried);
+      } else if (from == period.begin) {
+        // Spring-forward gap (or no change): wall times in [carried, start)
+        // were never shown; they fire at period.begin, the end of the gap.
+        start = carried;
+      }
+    }
+    if (const std::optional<Wall> wall = next_wall_match(start, end + period.offset)) {
+      return std::max(*wall - period.offset, period.begin);
+    }
+    from = period.end;
   }
   return std::nullopt;
 }

@@ -1,4 +1,4 @@
-// CronExpression::parse: macros, field splitting, and the prefixes we refuse.
+// CronExpression::parse: the CRON_TZ prefix, macros and field splitting.
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -8,6 +8,7 @@
 #include "backupy/core/quote.hpp"
 #include "backupy/cron/cron.hpp"
 #include "field.hpp"
+#include "zone.hpp"
 
 namespace backupy::cron {
 namespace {
@@ -61,20 +62,45 @@ std::optional<std::string_view> expand_macro(std::string_view name) {
   return std::nullopt;
 }
 
+constexpr std::string_view kZonePrefix = "CRON_TZ=";
+
 }  // namespace
 
 std::variant<CronExpression, std::string> CronExpression::parse(std::string_view text) {
   const std::string_view trimmed = trim(text);
   if (trimmed.empty()) return std::string("cron expression is empty");
-  // Zone prefixes would silently shift every run if we ignored them.
-  if (trimmed.starts_with("CRON_TZ=")) return std::string("CRON_TZ is not supported yet");
-  if (trimmed.starts_with("TZ=")) return std::string("TZ is not supported yet");
+  // In cronie TZ= sets the job's environment, not the schedule's zone: refuse
+  // it rather than guess, since a wrong guess shifts every run.
+  if (trimmed.starts_with("TZ=")) {
+    return std::string(
+        "TZ= is not supported; write CRON_TZ=<zone> (e.g. CRON_TZ=Europe/Berlin 30 2 * * *) to "
+        "evaluate a schedule in a time zone");
+  }
 
+  CronExpression expression;
   std::string_view body = trimmed;
-  if (trimmed.front() == '@') {
-    const std::optional<std::string_view> expansion = expand_macro(trimmed);
+  if (trimmed.starts_with(kZonePrefix)) {
+    const std::string_view rest = trimmed.substr(kZonePrefix.size());
+    const auto name_end =
+        static_cast<std::size_t>(std::find_if(rest.begin(), rest.end(), is_space) - rest.begin());
+    const std::string_view name = rest.substr(0, name_end);
+    if (name.empty()) {
+      return std::string("CRON_TZ= needs a time zone name, e.g. CRON_TZ=Europe/Berlin 30 2 * * *");
+    }
+    auto zone = detail::find_zone(name);
+    if (auto* error = std::get_if<std::string>(&zone)) return std::move(*error);
+    expression.zone_ = std::get<const date::time_zone*>(zone);
+    expression.zone_name_ = std::string(name);
+    body = trim(rest.substr(name_end));
+    if (body.empty()) {
+      return "cron expression " + core::quoted(trimmed) + " has no schedule after the time zone";
+    }
+  }
+
+  if (body.front() == '@') {
+    const std::optional<std::string_view> expansion = expand_macro(body);
     if (!expansion) {
-      return "unknown cron macro " + core::quoted(trimmed) +
+      return "unknown cron macro " + core::quoted(body) +
              " (expected one of @yearly @annually @monthly @weekly @daily @midnight @hourly)";
     }
     body = *expansion;
@@ -101,7 +127,6 @@ std::variant<CronExpression, std::string> CronExpression::parse(std::string_view
     parsed[slot] = std::get<detail::ParsedField>(result);
   }
 
-  CronExpression expression;
   expression.text_ = std::string(trimmed);
   expression.seconds_ = parsed[0].values;
   expression.minutes_ = parsed[1].values;
@@ -111,6 +136,8 @@ std::variant<CronExpression, std::string> CronExpression::parse(std::string_view
   expression.days_of_week_ = parsed[5].values;
   expression.day_of_month_unrestricted_ = parsed[3].unrestricted;
   expression.day_of_week_unrestricted_ = parsed[5].unrestricted;
+  // cronie's "fixed-time job": neither the minute nor the hour is a wildcard.
+  expression.fixed_time_ = !parsed[1].unrestricted && !parsed[2].unrestricted;
   return expression;
 }
 

@@ -191,11 +191,5 @@ TEST(CronParseTest, ErrorsEscapeControlCharactersAndQuotes) {
             "or a name");
 }
 
-TEST(CronParseTest, RejectsTimeZonePrefixes) {
-  EXPECT_EQ(parse_error("CRON_TZ=Europe/Berlin 0 3 * * *"), "CRON_TZ is not supported yet");
-  EXPECT_EQ(parse_error("  CRON_TZ=UTC 0 3 * * *"), "CRON_TZ is not supported yet");
-  EXPECT_EQ(parse_error("TZ=UTC 0 3 * * *"), "TZ is not supported yet");
-}
-
 }  // namespace
 }  // namespace backupy::cron
