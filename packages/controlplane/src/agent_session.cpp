@@ -5,13 +5,18 @@
 //  - The first envelope must be Register, within options.register_timeout (10 s); otherwise
 //    the session is closed with 1008 (policy violation). The reply is RegisterAck with a fresh
 //    session id, the agent's AgentConfig, heartbeat_interval_sec, the server time and
-//    server_capabilities ["delivery_ack.v1"] when delivery_ack is enabled.
+//    server_capabilities: "delivery_ack.v1" when delivery_ack is enabled, "agent_cron.v1" when
+//    the agent listed it and scheduling.agent_cron is enabled (the negotiated mode is kept per
+//    agent in ServerState and the catalog: the server's schedule skips such agents). Every
+//    AgentConfig sent carries key_wrapping (ServerState::published_config).
 //  - Outgoing envelopes carry seq = 1, 2, ... and ts_ms. A Ping goes out every
 //    ping_interval_sec; Beast's idle timeout (with keep-alive WebSocket pings) ends a session
 //    that stays silent for idle_timeout_sec.
 //  - Once registered, the runs that waited for the agent are sent (run_dispatcher.hpp).
 //  - Operator commands (RunBackup, CancelJob) are queued by send_command(); JobUpdate and
 //    BackupCompleted results also update the run they name (operator_endpoint.hpp).
+//  - UploadCredsRequest (agent_cron.v1) adopts the agent's run and answers RunBackup with
+//    credentials (agent_runs.hpp); it comes from the agent's outbox and is acked like a result.
 //  - Envelopes with outbox_seq > 0 go through the DeliveryLedger: replays are logged as
 //    "duplicate", new ones as "result". When both sides advertised "delivery_ack.v1", a
 //    cumulative DeliveryAck is sent, coalesced by AckCoalescer (20 ms / 100 entries).
@@ -92,11 +97,12 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
 
   bool push_config_if_changed(const backup::v1::AgentConfig& config) override {
     if (!registered_ || closing_ || finished_) return false;
-    std::string bytes = config.SerializeAsString();
+    backup::v1::AgentConfig published = state_.published_config(config);
+    std::string bytes = published.SerializeAsString();
     if (bytes == sent_config_) return false;
     Envelope envelope;
     envelope.set_correlation_id(next_correlation_id("config"));
-    *envelope.mutable_config_update()->mutable_config() = config;
+    *envelope.mutable_config_update()->mutable_config() = std::move(published);
     sent_config_ = std::move(bytes);
     emit(core::LogLevel::info, "config_update_sent",
          {{"version", config.version()}, {"correlation_id", envelope.correlation_id()}});
@@ -240,6 +246,9 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
       case Envelope::kBackupCompleted:
         log_result(envelope);
         return note_run_result(state_, agent_id_, envelope);
+      case Envelope::kUploadCredsRequest:
+        log_result(envelope);
+        return note_upload_creds_request(state_, agent_id_, envelope.upload_creds_request());
       case Envelope::kHealthCheckResult:
       case Envelope::kLogEvent:
         log_result(envelope);
@@ -263,10 +272,13 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
     register_timer_.cancel();
     const ServerConfig& config = *state_.config;
     bool agent_acks = false;
+    bool agent_schedules = false;
     for (const std::string& capability : reg.capabilities()) {
       if (capability == wire::kCapDeliveryAck) agent_acks = true;
+      if (capability == wire::kCapAgentCron) agent_schedules = true;
     }
     delivery_ack_ = config.delivery_ack && agent_acks;
+    const bool agent_cron = config.scheduling.agent_cron && agent_schedules;
     emit(core::LogLevel::info, "register",
          {{"agent_version", reg.agent_version()},
           {"hostname", reg.hostname()},
@@ -275,19 +287,24 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
           {"docker_version", reg.docker_version()},
           {"capabilities", join(reg.capabilities())},
           {"last_known_config_version", reg.last_known_config_version()},
-          {"delivery_ack", delivery_ack_}});
+          {"delivery_ack", delivery_ack_},
+          {"agent_cron", agent_cron}});
 
     Envelope reply;
     reply.set_correlation_id(envelope.correlation_id());
     backup::v1::RegisterAck* ack = reply.mutable_register_ack();
     ack->set_session_id(session_id_);
-    *ack->mutable_config() = entry->config;
+    *ack->mutable_config() = state_.published_config(entry->config);
     ack->set_heartbeat_interval_sec(config.heartbeat_interval_sec);
     ack->set_server_time_iso(core::iso8601_utc(core::now_ms()));
     if (config.delivery_ack) ack->add_server_capabilities(std::string(wire::kCapDeliveryAck));
-    sent_config_ = entry->config.SerializeAsString();
+    if (agent_cron) ack->add_server_capabilities(std::string(wire::kCapAgentCron));
+    sent_config_ = ack->config().SerializeAsString();
     state_.agent_status.on_register(agent_id_, session_id_, reg, entry->config.version(),
                                     core::now_ms(), remote_);
+    // After on_register (which writes the agent's catalog row): the schedule follows the mode
+    // from now on, also after a restart while the agent is offline.
+    state_.set_agent_cron(agent_id_, agent_cron);
     send(std::move(reply));
     schedule_ping();
     // Runs created while the agent was away go out right behind the RegisterAck.
@@ -363,6 +380,17 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
         return result({{"log_level", backup::v1::LogLevel_Name(m.level())},
                        {"job_id", m.job_id()},
                        {"message", m.message()}});
+      }
+      case Envelope::kUploadCredsRequest: {
+        const backup::v1::UploadCredsRequest& m = envelope.upload_creds_request();
+        return result(
+            {{"job_id", m.job_id()},
+             {"run_id", m.run_id()},
+             {"scheduled_for",
+              m.scheduled_for_ms() == 0 ? std::string() : core::iso8601_utc(m.scheduled_for_ms())},
+             {"catch_up", m.catch_up()},
+             {"dek_kms_id", m.dek_kms_id()},
+             {"encrypted_dek_bytes", m.encrypted_dek().size()}});
       }
       case Envelope::kRestoreUpdate: {
         const backup::v1::RestoreUpdate& m = envelope.restore_update();

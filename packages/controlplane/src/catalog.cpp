@@ -59,15 +59,16 @@ void check_master_key(sqlite3* db, const crypto::SealingKey& key, const std::str
 std::optional<RunTrigger> parse_trigger(std::string_view text) {
   if (text == to_string(RunTrigger::manual)) return RunTrigger::manual;
   if (text == to_string(RunTrigger::scheduled)) return RunTrigger::scheduled;
+  if (text == to_string(RunTrigger::agent)) return RunTrigger::agent;
   return std::nullopt;
 }
 
 constexpr std::string_view kRunColumns =
     "run_id, sequence, job_id, agent_id, s3_key, created_ms, trigger, sealed_dek, status, "
     "sent_ms, finished_ms, current_step, progress_percent, error, completed, size_bytes, sha256, "
-    "compression, db_engine_version, updates";
+    "compression, db_engine_version, updates, catch_up, scheduled_for_ms, dek_known, dek_kms_id";
 
-// Binds the mutable fields of run to ?9 .. ?20 (status .. updates) and the run id to ?1.
+// Binds the mutable fields of run to ?9 .. ?24 (status .. dek_kms_id) and the run id to ?1.
 void bind_mutable(Statement& stmt, const RunRecord& run) {
   stmt.bind_text(1, run.run_id)
       .bind_text(9, to_string(run.status))
@@ -81,7 +82,11 @@ void bind_mutable(Statement& stmt, const RunRecord& run) {
       .bind_text(17, run.sha256)
       .bind_text(18, run.compression)
       .bind_text(19, run.db_engine_version)
-      .bind(20, i64(run.updates));
+      .bind(20, i64(run.updates))
+      .bind(21, run.catch_up ? 1 : 0)
+      .bind(22, i64(run.scheduled_for_ms))
+      .bind(23, run.dek_known ? 1 : 0)
+      .bind_text(24, run.dek_kms_id);
 }
 
 }  // namespace
@@ -178,6 +183,10 @@ void Catalog::load_runs(const std::function<RunRecord&(const std::string& run_id
     run.compression = select.column_blob(17);
     run.db_engine_version = select.column_blob(18);
     run.updates = u64(select, 19);
+    run.catch_up = select.column_int64(20) != 0;
+    run.scheduled_for_ms = u64(select, 21);
+    run.dek_known = select.column_int64(22) != 0;
+    run.dek_kms_id = select.column_blob(23);
   }
 }
 
@@ -189,9 +198,10 @@ void Catalog::load_idempotency_keys(
 
 void Catalog::insert_run(const RunRecord& run) {
   write([&] {
-    Statement insert(db_.get(), "INSERT INTO runs (" + std::string(kRunColumns) +
-                                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                                    "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
+    Statement insert(db_.get(),
+                     "INSERT INTO runs (" + std::string(kRunColumns) +
+                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                         "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)");
     bind_mutable(insert, run);
     insert.bind(2, i64(run.sequence))
         .bind_text(3, run.job_id)
@@ -210,7 +220,8 @@ void Catalog::update_run(const RunRecord& run, const CatalogJobUpdate* update) {
                    "UPDATE runs SET status = ?9, sent_ms = ?10, finished_ms = ?11, "
                    "current_step = ?12, progress_percent = ?13, error = ?14, completed = ?15, "
                    "size_bytes = ?16, sha256 = ?17, compression = ?18, db_engine_version = ?19, "
-                   "updates = ?20 WHERE run_id = ?1");
+                   "updates = ?20, catch_up = ?21, scheduled_for_ms = ?22, dek_known = ?23, "
+                   "dek_kms_id = ?24 WHERE run_id = ?1");
     bind_mutable(stmt, run);
     stmt.run();
     if (sqlite3_changes(db_.get()) != 1) {
@@ -228,6 +239,21 @@ void Catalog::update_run(const RunRecord& run, const CatalogJobUpdate* update) {
         .bind_text(6, update->current_step)
         .bind_text(7, update->error)
         .run();
+  });
+}
+
+void Catalog::update_run_dek(const RunRecord& run) {
+  write([&] {
+    Statement(db_.get(),
+              "UPDATE runs SET sealed_dek = ?2, dek_known = ?3, dek_kms_id = ?4 WHERE run_id = ?1")
+        .bind_text(1, run.run_id)
+        .bind_blob(2, crypto::seal(key_, run.dek.bytes(), run.run_id))
+        .bind(3, run.dek_known ? 1 : 0)
+        .bind_text(4, run.dek_kms_id)
+        .run();
+    if (sqlite3_changes(db_.get()) != 1) {
+      throw sqlite::Error("catalog " + file_.string() + " has no run " + run.run_id);
+    }
   });
 }
 
@@ -267,7 +293,7 @@ void Catalog::load_agents(const std::function<void(const CatalogAgent&)>& fn) co
   Statement select(db_.get(),
                    "SELECT agent_id, first_seen_ms, last_seen_ms, last_heartbeat_ms, "
                    "agent_version, hostname, config_version_sent, config_version_acked, "
-                   "session_id, connected_since_ms, disconnected_at_ms FROM agents");
+                   "session_id, connected_since_ms, disconnected_at_ms, agent_cron FROM agents");
   while (select.step()) {
     CatalogAgent agent;
     agent.agent_id = select.column_blob(0);
@@ -281,6 +307,7 @@ void Catalog::load_agents(const std::function<void(const CatalogAgent&)>& fn) co
     agent.session_id = select.column_blob(8);
     agent.connected_since_ms = u64(select, 9);
     agent.disconnected_at_ms = u64(select, 10);
+    agent.agent_cron = select.column_int64(11) != 0;
     fn(agent);
   }
 }
@@ -316,6 +343,15 @@ void Catalog::record_register(const CatalogAgent& agent, std::string_view remote
       it != heartbeat_written_ms_.end()) {
     heartbeat_written_ms_.erase(it);
   }
+}
+
+void Catalog::record_agent_cron(std::string_view agent_id, bool agent_cron) {
+  best_effort("agent_cron", [&] {
+    Statement(db_.get(), "UPDATE agents SET agent_cron = ?2 WHERE agent_id = ?1")
+        .bind_text(1, agent_id)
+        .bind(2, agent_cron ? 1 : 0)
+        .run();
+  });
 }
 
 void Catalog::record_config_sent(std::string_view agent_id, std::uint64_t version) {

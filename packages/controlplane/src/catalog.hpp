@@ -47,6 +47,7 @@ struct CatalogAgent {
   std::string session_id;  // of the latest session
   std::uint64_t connected_since_ms = 0;
   std::uint64_t disconnected_at_ms = 0;  // 0: the process ended while it was connected
+  bool agent_cron = false;  // the mode negotiated at its latest Register (agent_cron.v1)
 };
 
 // One applied JobUpdate or BackupCompleted (the job_updates table).
@@ -92,6 +93,8 @@ class Catalog {
   void insert_run(const RunRecord& run);
   // Stores every mutable field of run, and `update` (if any) in the same transaction.
   void update_run(const RunRecord& run, const CatalogJobUpdate* update = nullptr);
+  // Stores run's DEK (sealed), dek_known and dek_kms_id: an adopted run's DEK unwrapped later.
+  void update_run_dek(const RunRecord& run);
   // Deletes the run with its job updates and idempotency keys.
   void erase_run(std::string_view run_id);
   void insert_idempotency_key(std::string_view key, std::string_view run_id);
@@ -101,6 +104,10 @@ class Catalog {
   void load_agents(const std::function<void(const CatalogAgent&)>& fn) const;
   void record_register(const CatalogAgent& agent, std::string_view remote);
   void record_config_sent(std::string_view agent_id, std::uint64_t version);
+  // The scheduling mode negotiated at the agent's Register (after record_register). A failure
+  // is logged: this process keeps the mode in memory; after a restart the server would
+  // schedule the agent's jobs again until the agent registers.
+  void record_agent_cron(std::string_view agent_id, bool agent_cron);
   // Throttled per agent (kHeartbeatWriteIntervalMs); true if written.
   bool record_heartbeat(std::string_view agent_id, std::uint64_t now_ms,
                         std::uint64_t config_version_acked);

@@ -120,7 +120,23 @@ CREATE TABLE log_events (
 CREATE INDEX log_events_agent ON log_events (agent_id, id);
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kV1};
+// v2 (agent_cron.v1, docs/architecture.md "Agent-side scheduling"):
+//
+// agents.agent_cron: the scheduling mode negotiated at the agent's latest Register (1: the
+// agent runs its jobs' cron itself and the server's schedule skips its jobs, also while it is
+// offline). runs.trigger gains "agent" (a run the agent made and the server adopted);
+// catch_up and scheduled_for_ms are what the agent said of it. dek_known = 0: the run's DEK has
+// not been unwrapped yet (sealed_dek then holds a random placeholder that is never handed
+// out); dek_kms_id names the key-wrapping key the agent wrapped it to.
+constexpr std::string_view kV2 = R"sql(
+ALTER TABLE agents ADD COLUMN agent_cron INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN catch_up INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN scheduled_for_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN dek_known INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE runs ADD COLUMN dek_kms_id TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
 
 }  // namespace
 

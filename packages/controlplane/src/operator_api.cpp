@@ -78,21 +78,25 @@ json run_accepted(const RunRecord& run) {
 }
 
 json run_view(const RunRecord& run) {
-  return {{"run_id", run.run_id},
-          {"job_id", run.job_id},
-          {"agent_id", run.agent_id},
-          {"status", to_string(run.status)},
-          {"current_step", run.current_step},
-          {"progress_percent", run.progress_percent},
-          {"error", run.error},
-          {"s3_key", run.s3_key},
-          {"size_bytes", run.size_bytes},
-          {"sha256", run.sha256},
-          {"compression", run.compression},
-          {"db_engine_version", run.db_engine_version},
-          {"updates", run.updates},
-          {"trigger", to_string(run.trigger)},
-          {"delivered", run.sent_ms != 0}};
+  return {
+      {"run_id", run.run_id},
+      {"job_id", run.job_id},
+      {"agent_id", run.agent_id},
+      {"status", to_string(run.status)},
+      {"current_step", run.current_step},
+      {"progress_percent", run.progress_percent},
+      {"error", run.error},
+      {"s3_key", run.s3_key},
+      {"size_bytes", run.size_bytes},
+      {"sha256", run.sha256},
+      {"compression", run.compression},
+      {"db_engine_version", run.db_engine_version},
+      {"updates", run.updates},
+      {"trigger", to_string(run.trigger)},
+      {"catch_up", run.catch_up},
+      {"scheduled_for",
+       run.scheduled_for_ms == 0 ? json(nullptr) : json(core::iso8601_utc(run.scheduled_for_ms))},
+      {"delivered", run.sent_ms != 0}};
 }
 
 // RFC 3339 UTC, or null for "never".
@@ -354,6 +358,11 @@ class Handler {
   ApiResponse decryption_token(const std::string& run_id) {
     const RunRecord* run = ctx_.runs.find(run_id);
     if (run == nullptr) return error(404, "run " + run_id + " not found");
+    if (!run->dek_known) {
+      // An adopted run whose wrapped DEK has not arrived (or did not open): no key to give.
+      return error(
+          409, "run " + run_id + " has no data key: its agent has not sent a usable wrapped key");
+    }
     std::uint32_t ttl = kDefaultTokenTtlSec;
     if (request_.body.find_first_not_of(" \t\r\n") != std::string::npos) {
       const json body = json::parse(request_.body, nullptr, false);

@@ -72,6 +72,9 @@ class AgentGateway {
   // What the agent reported since the process started (GET /v1/agents); nullptr if it never
   // registered.
   virtual const AgentStatus* status(std::string_view /*agent_id*/) const { return nullptr; }
+  // True if the agent's latest Register negotiated agent_cron.v1: it runs its jobs' cron
+  // itself, so the server's schedule must not (also while it is offline).
+  virtual bool schedules_itself(std::string_view /*agent_id*/) const { return false; }
 };
 
 struct ApiContext {

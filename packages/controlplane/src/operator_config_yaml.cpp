@@ -19,6 +19,7 @@ constexpr std::size_t kMinSigningKeyBytes = 32;
 constexpr std::uint64_t kMaxWaitingRuns = 10000;
 // The expiry sweep runs once a minute: a shorter lifetime could not be honoured.
 constexpr std::uint64_t kMinWaitingTtlSec = 60;
+constexpr std::uint64_t kMaxJitterSec = 86400;
 constexpr std::uint64_t kMaxWaitingTtlSec = 365ull * 86400;
 
 bool is_bucket_name(const std::string& name) {
@@ -262,7 +263,9 @@ SchedulingConfig parse_scheduling(const YamlReader& reader, const YAML::Node& ro
   SchedulingConfig scheduling;
   if (!YamlReader::has(root, "scheduling")) return scheduling;
   const YAML::Node node = root["scheduling"];
-  reader.expect_map(node, "scheduling", {"max_waiting_runs_per_agent", "waiting_run_ttl_sec"});
+  reader.expect_map(
+      node, "scheduling",
+      {"max_waiting_runs_per_agent", "waiting_run_ttl_sec", "agent_cron", "jitter_sec"});
   // A bound keeps an agent that never returns from collecting runs (and their keys) forever.
   scheduling.max_waiting_runs_per_agent = static_cast<std::uint32_t>(
       reader.opt_uint(node, "scheduling", "max_waiting_runs_per_agent", kMaxWaitingRuns, 1)
@@ -271,6 +274,11 @@ SchedulingConfig parse_scheduling(const YamlReader& reader, const YAML::Node& ro
       reader
           .opt_uint(node, "scheduling", "waiting_run_ttl_sec", kMaxWaitingTtlSec, kMinWaitingTtlSec)
           .value_or(scheduling.waiting_run_ttl_sec));
+  scheduling.agent_cron =
+      reader.opt_bool(node, "scheduling", "agent_cron").value_or(scheduling.agent_cron);
+  // More than a day of spread would push a daily job past its next fire.
+  scheduling.jitter_sec = static_cast<std::uint32_t>(
+      reader.opt_uint(node, "scheduling", "jitter_sec", kMaxJitterSec).value_or(0));
   return scheduling;
 }
 

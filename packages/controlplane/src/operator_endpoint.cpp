@@ -3,6 +3,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "agent_runs.hpp"
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
 #include "backupy/sqlite/error.hpp"
@@ -32,6 +33,10 @@ class SessionGateway final : public AgentGateway {
 
   const AgentStatus* status(std::string_view agent_id) const override {
     return state_.agent_status.find(agent_id);
+  }
+
+  bool schedules_itself(std::string_view agent_id) const override {
+    return state_.agent_cron(agent_id);
   }
 
  private:
@@ -137,6 +142,12 @@ void run_scheduled_job(ServerState& state, const std::string& job_id, std::chron
   });
 }
 
+bool send_run(ServerState& state, RunRecord& run, bool resend) {
+  bool sent = false;
+  with_dispatcher(state, [&](RunDispatcher& dispatcher) { sent = dispatcher.send(run, resend); });
+  return sent;
+}
+
 void deliver_waiting_runs(ServerState& state, const std::string& agent_id) {
   with_dispatcher(state, [&](RunDispatcher& dispatcher) {
     if (const std::size_t sent = dispatcher.deliver_waiting(agent_id); sent > 0) {
@@ -150,10 +161,25 @@ void expire_waiting_runs(ServerState& state) {
   with_dispatcher(state, [](RunDispatcher& dispatcher) { dispatcher.expire_waiting(); });
 }
 
+void note_upload_creds_request(ServerState& state, std::string_view agent_id,
+                               const backup::v1::UploadCredsRequest& request) {
+  try {
+    on_upload_creds_request(state, std::string(agent_id), request);
+  } catch (const sqlite::Error& e) {
+    // Fail-stop like a run result: the agent replays the request to the restarted server.
+    state.log.error("catalog_write_failed", {{"event", "catalog_write_failed"},
+                                             {"what", "upload credentials request"},
+                                             {"agent_id", agent_id},
+                                             {"error", e.what()}});
+    throw;
+  }
+}
+
 void note_run_result(ServerState& state, std::string_view agent_id,
                      const backup::v1::Envelope& envelope) {
   const RunRecord* run = nullptr;
   try {
+    prepare_agent_run_result(state, std::string(agent_id), envelope);
     run = apply_run_result(state.runs, state.log, agent_id, envelope);
   } catch (const sqlite::Error& e) {
     // Fail-stop: the result is not stored, and this process already counts its outbox entry

@@ -22,9 +22,17 @@ std::string scrape_metrics(ServerState& state);
 void note_run_result(ServerState& state, std::string_view agent_id,
                      const backup::v1::Envelope& envelope);
 
+// UploadCredsRequest from agent_id (agent_runs.hpp); a catalog failure is logged and rethrown.
+void note_upload_creds_request(ServerState& state, std::string_view agent_id,
+                               const backup::v1::UploadCredsRequest& request);
+
 // The schedule fired job_id for the cron instant `at`: requests a scheduled run (run_scheduled,
 // or run_skipped with the reason).
 void run_scheduled_job(ServerState& state, const std::string& job_id, std::chrono::sys_seconds at);
+
+// Sends RunBackup for run with fresh credentials (RunDispatcher::send); false if its agent is
+// offline or storage is not configured.
+bool send_run(ServerState& state, RunRecord& run, bool resend);
 
 // agent_id's session just registered: sends the runs that waited for it, oldest first.
 void deliver_waiting_runs(ServerState& state, const std::string& agent_id);

@@ -54,6 +54,16 @@ RunRequestResult RunDispatcher::request_run(const std::string& job_id, RunTrigge
     return refuse(trigger, job_id, *refusal);
   }
   const std::string& agent_id = std::get<const AgentEntry*>(found)->id;
+  if (trigger == RunTrigger::scheduled && agents_.schedules_itself(agent_id)) {
+    // Never both: the agent fires this job itself (agent_cron.v1) and asks for credentials.
+    log_.info("run_left_to_agent",
+              {{"event", "run_left_to_agent"},
+               {"job_id", job_id},
+               {"agent_id", agent_id},
+               {"reason", "the agent schedules its own jobs (agent_cron.v1)"}});
+    return RunRefusal{
+        409, "agent " + agent_id + " schedules job " + job_id + " itself (agent_cron.v1)", {}};
+  }
   if (store_ == nullptr) return refuse(trigger, job_id, {503, "storage is not configured", {}});
   try {
     // The object key is "agents/<agent>/<job>/<run id>.bkpy"; the local store refuses keys with
@@ -119,8 +129,11 @@ bool RunDispatcher::send(RunRecord& run, bool resend) {
   command->mutable_upload_creds()->set_presigned_put_url(put.url);
   command->mutable_upload_creds()->set_expires_at_ms(put.expires_at_ms);
   command->mutable_upload_creds()->set_final_s3_key(run.s3_key);
-  // v1 semantics: the DEK travels raw, protected by the TLS channel only.
-  command->set_encrypted_dek(run.dek.bytes().data(), run.dek.bytes().size());
+  // v1 semantics: the DEK travels raw, protected by the TLS channel only. An agent-made run
+  // (agent_cron.v1) has its own DEK: the answer only carries credentials, never a key.
+  if (run.trigger != RunTrigger::agent) {
+    command->set_encrypted_dek(run.dek.bytes().data(), run.dek.bytes().size());
+  }
   const std::optional<std::string> correlation =
       agents_.send(run.agent_id, "run", std::move(envelope));
   if (!correlation) return false;
@@ -141,7 +154,9 @@ bool RunDispatcher::send(RunRecord& run, bool resend) {
 
 bool RunDispatcher::expire_if_stale(RunRecord& run) {
   const std::uint64_t ttl_ms = std::uint64_t{config_.scheduling.waiting_run_ttl_sec} * 1000;
-  if (run.sent_ms != 0 || is_finished(run.status) || now_ms_ < run.created_ms + ttl_ms) {
+  // An adopted run (trigger agent) never waits for its agent: the agent made it.
+  if (run.sent_ms != 0 || run.trigger == RunTrigger::agent || is_finished(run.status) ||
+      now_ms_ < run.created_ms + ttl_ms) {
     return false;
   }
   runs_.fail(run,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <stdexcept>
 
 #include "backupy/core/hex.hpp"
 #include "backupy/core/time.hpp"
@@ -28,7 +29,12 @@ bool is_finished(RunStatus status) {
 }
 
 std::string_view to_string(RunTrigger trigger) {
-  return trigger == RunTrigger::scheduled ? "scheduled" : "manual";
+  switch (trigger) {
+    case RunTrigger::manual: return "manual";
+    case RunTrigger::scheduled: return "scheduled";
+    case RunTrigger::agent: return "agent";
+  }
+  return "manual";
 }
 
 std::optional<RunStatus> parse_run_status(std::string_view text) {
@@ -130,16 +136,60 @@ RunRecord& RunStore::create(const std::string& job_id, const std::string& agent_
   run.created_ms = core::now_ms();
   run.sequence = ++last_sequence_;
   run.trigger = trigger;
+  insert(it);
+  return run;
+}
+
+void RunStore::insert(std::map<std::string, RunRecord, std::less<>>::iterator it) {
   if (catalog_ != nullptr) {
     try {
-      catalog_->insert_run(run);
+      catalog_->insert_run(it->second);
     } catch (...) {
       runs_.erase(it);
       throw;
     }
   }
-  if (metrics_ != nullptr) metrics_->run_created(trigger);
+  if (metrics_ != nullptr) metrics_->run_created(it->second.trigger);
+}
+
+RunRecord& RunStore::adopt(const std::string& run_id, const std::string& job_id,
+                           const std::string& agent_id, bool catch_up,
+                           std::uint64_t scheduled_for_ms) {
+  auto [it, inserted] = runs_.try_emplace(run_id);
+  if (!inserted) throw std::logic_error("RunStore::adopt: run " + run_id + " exists");
+  RunRecord& run = it->second;
+  run.run_id = run_id;
+  run.job_id = job_id;
+  run.agent_id = agent_id;
+  run.s3_key = "agents/" + agent_id + "/" + job_id + "/" + run_id + ".bkpy";
+  run.created_ms = core::now_ms();
+  run.sequence = ++last_sequence_;
+  run.trigger = RunTrigger::agent;
+  run.dek_known = false;
+  run.catch_up = catch_up;
+  run.scheduled_for_ms = scheduled_for_ms;
+  insert(it);
   return run;
+}
+
+void RunStore::set_dek(RunRecord& run, std::span<const std::uint8_t, RunKey::kSize> dek,
+                       std::string kms_id) {
+  RunKey before;
+  before.assign(run.dek.bytes());
+  const bool known_before = run.dek_known;
+  std::string kms_before = run.dek_kms_id;
+  run.dek.assign(dek);
+  run.dek_known = true;
+  run.dek_kms_id = std::move(kms_id);
+  if (catalog_ == nullptr) return;
+  try {
+    catalog_->update_run_dek(run);
+  } catch (...) {
+    run.dek.assign(before.bytes());
+    run.dek_known = known_before;
+    run.dek_kms_id = std::move(kms_before);
+    throw;
+  }
 }
 
 const RunRecord* RunStore::active_run(std::string_view job_id) const {
@@ -166,6 +216,7 @@ std::vector<RunRecord*> RunStore::undelivered(std::string_view agent_id) {
 void RunStore::mark_sent(RunRecord& run, std::uint64_t now_ms) {
   const Fields before = Fields::of(run);
   run.sent_ms = now_ms;
+  if (run.trigger == RunTrigger::agent) return persist(run, before, nullptr);
   run.status = RunStatus::queued;
   run.finished_ms = 0;
   run.progress_percent = 0;

@@ -29,11 +29,12 @@ std::string_view to_string(RunStatus status);
 // success, failed and cancelled: nothing more will happen to the run.
 bool is_finished(RunStatus status);
 
-// Who asked for the run: an operator (API/CLI) or the server's cron schedule.
 // current_step of a completed run while the control plane checks the stored object.
 inline constexpr std::string_view kVerifyingStep = "verifying the stored object";
 
-enum class RunTrigger { manual, scheduled };
+// Who asked for the run: an operator (API/CLI), the server's cron schedule, or the agent's own
+// schedule (agent_cron.v1: the agent made the run id and the server adopted it).
+enum class RunTrigger { manual, scheduled, agent };
 std::string_view to_string(RunTrigger trigger);
 
 // A random 32-byte AES-256 key that overwrites itself when destroyed. Not copyable, so the key
@@ -62,6 +63,14 @@ struct RunRecord {
   std::uint64_t sequence = 0;    // creation order (1, 2, ...): ties of created_ms
   RunTrigger trigger = RunTrigger::manual;
   RunKey dek;
+  // False while an adopted run's DEK was not unwrapped yet (dek then holds random bytes that
+  // must never be handed out). Runs the server made always know theirs.
+  bool dek_known = true;
+  std::string dek_kms_id;  // adopted runs: the key-wrapping key id the agent wrapped the DEK to
+  // Adopted runs: the cron instant the agent ran it for, and whether it was a catch-up of an
+  // instant missed while the agent was down.
+  std::uint64_t scheduled_for_ms = 0;
+  bool catch_up = false;
   RunStatus status = RunStatus::queued;
   // When RunBackup was last queued on the agent's session; 0 while the run waits for its agent
   // to come online (it is then sent, with fresh credentials, when the agent registers).
@@ -106,6 +115,14 @@ class RunStore {
   // "agents/<agent>/<job>/<run id>.bkpy". The reference stays valid until erase().
   RunRecord& create(const std::string& job_id, const std::string& agent_id,
                     RunTrigger trigger = RunTrigger::manual);
+  // Adopts a run the agent made (trigger agent) under the agent's run id: queued, not sent,
+  // S3 key "agents/<agent>/<job>/<run id>.bkpy", dek_known false. The caller checked that the
+  // id is free and well-formed. The reference stays valid until erase().
+  RunRecord& adopt(const std::string& run_id, const std::string& job_id,
+                   const std::string& agent_id, bool catch_up, std::uint64_t scheduled_for_ms);
+  // Sets an adopted run's DEK (unwrapped from the agent's wrapped key) and its key id.
+  void set_dek(RunRecord& run, std::span<const std::uint8_t, RunKey::kSize> dek,
+               std::string kms_id);
   void erase(std::string_view run_id);
   RunRecord* find(std::string_view run_id);
 
@@ -118,7 +135,9 @@ class RunStore {
   // Every change of a run goes through these (and apply()), never through the reference, so
   // that a store can persist each one.
   // RunBackup for run was queued on a session at now_ms: the run is queued again (a resend
-  // restarts a failed run), its error and progress cleared.
+  // restarts a failed run), its error and progress cleared. For an adopted run (trigger agent)
+  // RunBackup only carries fresh credentials for a run the agent is already working on: only
+  // sent_ms changes.
   void mark_sent(RunRecord& run, std::uint64_t now_ms);
   // Ends a run that has not finished as failed with reason (e.g. its agent stayed offline,
   // its object is missing); a finished run is left alone.
@@ -153,6 +172,8 @@ class RunStore {
 
  private:
   RunRecord* owned_by(std::string_view agent_id, std::string_view run_id);
+  // Inserts run (filled in by create/adopt) into the catalog; on failure forgets it.
+  void insert(std::map<std::string, RunRecord, std::less<>>::iterator it);
   // Ends an unfinished run with status and reason (fail, withdraw).
   void end(RunRecord& run, RunStatus status, std::string reason, std::uint64_t now_ms);
   // Counts run's finish if it is finished now; callers only ever change unfinished runs.

@@ -43,6 +43,20 @@ void ServerState::attach(const std::shared_ptr<AgentSession>& session) {
   }
 }
 
+void ServerState::set_agent_cron(const std::string& agent_id, bool agent_cron) {
+  if (agent_cron) {
+    agent_cron_agents.insert(agent_id);
+  } else if (const auto it = agent_cron_agents.find(agent_id); it != agent_cron_agents.end()) {
+    agent_cron_agents.erase(it);
+  }
+  if (catalog) catalog->record_agent_cron(agent_id, agent_cron);
+}
+
+backup::v1::AgentConfig ServerState::published_config(
+    const backup::v1::AgentConfig& configured) const {
+  return detail::published_config(configured, *config, key_wrapping.get());
+}
+
 void ServerState::detach(const AgentSession& session) {
   const auto it = sessions.find(session.agent_id());
   if (it == sessions.end()) return;
@@ -76,17 +90,28 @@ constexpr std::uint64_t kRetentionSweepEveryMs = detail::kMsPerDay;
 // row, an unreadable file) stop the start-up with a message that names the problem.
 void open_catalog(detail::ServerState& state) {
   const std::filesystem::path& file = state.config->catalog_file;
-  if (file.empty()) return;  // configurations built in code (unit tests)
+  if (file.empty()) {  // configurations built in code (unit tests)
+    if (!state.config->master_key.empty()) {
+      state.key_wrapping = std::make_unique<detail::KeyWrappingKey>(state.config->master_key);
+    }
+    return;
+  }
   const std::string key = detail::catalog_master_key(file, state.config->master_key, state.log);
   state.catalog = detail::Catalog::open(file, key, state.log);
+  state.key_wrapping = std::make_unique<detail::KeyWrappingKey>(key);
   state.runs = detail::RunStore(state.catalog.get(), &state.metrics);
   state.agent_status.attach(*state.catalog);
-  state.log.info("catalog_opened",
-                 {{"event", "catalog_opened"},
-                  {"file", file.string()},
-                  {"runs", state.runs.size()},
-                  {"master_key",
-                   state.config->master_key.empty() ? "beside the catalog" : "master_key_file"}});
+  state.catalog->load_agents([&state](const detail::CatalogAgent& agent) {
+    if (agent.agent_cron) state.agent_cron_agents.insert(agent.agent_id);
+  });
+  state.log.info(
+      "catalog_opened",
+      {{"event", "catalog_opened"},
+       {"file", file.string()},
+       {"runs", state.runs.size()},
+       {"master_key", state.config->master_key.empty() ? "beside the catalog" : "master_key_file"},
+       {"key_wrapping_key_id", state.key_wrapping->key_id()},
+       {"agent_cron_agents", state.agent_cron_agents.size()}});
 }
 }  // namespace
 
@@ -171,6 +196,8 @@ struct Server::Impl {
       return fail_reload(e.what());
     }
 
+    // The scheduling mode is negotiated at Register: sessions register again to pick it up.
+    const bool agent_cron_changed = config.scheduling.agent_cron != old.scheduling.agent_cron;
     AgentRegistry registry(config.agents);
     ReloadResult result;
     result.ok = true;
@@ -190,6 +217,8 @@ struct Server::Impl {
         session->close(detail::kClosePolicy, "agent removed from configuration");
       } else if (before != nullptr && before->key_sha256 != now->key_sha256) {
         session->close(detail::kClosePolicy, "agent key changed");
+      } else if (agent_cron_changed) {
+        session->close(detail::kCloseNormal, "scheduling.agent_cron changed: register again");
       } else if (session->push_config_if_changed(now->config)) {
         ++result.config_updates_sent;
       }

@@ -22,6 +22,7 @@
 #include "backupy/controlplane/server_config.hpp"
 #include "backupy/core/log.hpp"
 #include "cp_metrics.hpp"
+#include "key_wrapping.hpp"
 #include "object_store.hpp"
 #include "run_store.hpp"
 
@@ -74,6 +75,12 @@ struct ServerState {
   RunStore runs{nullptr, &metrics};
   // What each agent last reported (GET /v1/agents).
   AgentStatusBoard agent_status;
+  // Derived from the catalog's master key (key_wrapping.hpp); null without one (configurations
+  // built in code without a catalog or master_key): then no AgentConfig carries key_wrapping.
+  std::unique_ptr<KeyWrappingKey> key_wrapping;
+  // Agents whose latest Register negotiated agent_cron.v1: they schedule their own jobs, so
+  // the server's schedule skips them, also while they are offline (loaded from the catalog).
+  std::set<std::string, std::less<>> agent_cron_agents;
   // Blocking storage chores (object checks, retention deletions); owned by the Server, which
   // destroys it before the io_context. Never null while the server exists.
   BackgroundWorker* background = nullptr;
@@ -106,6 +113,12 @@ struct ServerState {
   void attach(const std::shared_ptr<AgentSession>& session);
   // Forgets session if it is still the live one for its agent.
   void detach(const AgentSession& session);
+
+  // Records the scheduling mode agent_id negotiated at Register (memory and catalog).
+  void set_agent_cron(const std::string& agent_id, bool agent_cron);
+  bool agent_cron(std::string_view agent_id) const { return agent_cron_agents.contains(agent_id); }
+  // The AgentConfig to send agent_id's session (key_wrapping_key.hpp published_config).
+  backup::v1::AgentConfig published_config(const backup::v1::AgentConfig& configured) const;
 };
 
 // Counts one open connection for as long as it lives.

@@ -348,3 +348,47 @@ TEST_F(CatalogConfigTest, ReportsBadValuesWithTheirLine) {
 
 }  // namespace
 }  // namespace backupy::controlplane
+
+namespace backupy::controlplane::detail {
+namespace {
+
+// A catalog written by the previous release (schema v1) opens under v2: its runs are server
+// runs whose DEKs are known, its agents are in v1 scheduling mode.
+TEST_F(CatalogTest, AVersionOneCatalogMigratesToAgentCron) {
+  std::string run_id;
+  {
+    std::unique_ptr<Catalog> catalog = open();
+    RunStore runs(catalog.get());
+    run_id = runs.create("nightly", "agent-1").run_id;
+    CatalogAgent agent;
+    agent.agent_id = "agent-1";
+    agent.session_id = "s1";
+    catalog->record_register(agent, "127.0.0.1");
+  }
+  {
+    // Back to v1: drop what v2 added (SQLite >= 3.35 drops columns).
+    const sqlite::Connection db = sqlite::open(file(), sqlite::Access::read_write,
+                                               {catalog_migrations(), "catalog", "control plane"});
+    for (const char* sql :
+         {"ALTER TABLE agents DROP COLUMN agent_cron", "ALTER TABLE runs DROP COLUMN catch_up",
+          "ALTER TABLE runs DROP COLUMN scheduled_for_ms", "ALTER TABLE runs DROP COLUMN dek_known",
+          "ALTER TABLE runs DROP COLUMN dek_kms_id", "PRAGMA user_version = 1"}) {
+      sqlite::Statement(db.get(), sql).run();
+    }
+  }
+  std::unique_ptr<Catalog> catalog = open();
+  EXPECT_EQ(scalar("PRAGMA user_version"), 2);
+  const auto runs = load(*catalog);
+  ASSERT_EQ(runs.size(), 1u);
+  const RunRecord& run = runs.at(run_id);
+  EXPECT_TRUE(run.dek_known);
+  EXPECT_FALSE(run.catch_up);
+  EXPECT_EQ(run.scheduled_for_ms, 0u);
+  EXPECT_EQ(run.trigger, RunTrigger::manual);
+  bool agent_cron = true;
+  catalog->load_agents([&](const CatalogAgent& agent) { agent_cron = agent.agent_cron; });
+  EXPECT_FALSE(agent_cron);
+}
+
+}  // namespace
+}  // namespace backupy::controlplane::detail

@@ -28,8 +28,12 @@ class FakeAgents final : public detail::AgentGateway {
   const detail::AgentStatus* status(std::string_view agent_id) const override {
     return board.find(agent_id);
   }
+  bool schedules_itself(std::string_view agent_id) const override {
+    return agent_cron_ids.contains(std::string(agent_id));
+  }
 
   std::set<std::string> online_ids;
+  std::set<std::string> agent_cron_ids;  // agents in agent_cron.v1 mode
   std::vector<std::pair<std::string, backup::v1::Envelope>> sent;
   detail::AgentStatusBoard board;
 };

@@ -313,6 +313,8 @@ TEST_F(OperatorApiTest, ReportsRunStateFromTheAgentsResults) {
                              {"db_engine_version", ""},
                              {"updates", 0},
                              {"trigger", "manual"},
+                             {"catch_up", false},
+                             {"scheduled_for", nullptr},
                              {"delivered", true}}));
 
   Envelope update;

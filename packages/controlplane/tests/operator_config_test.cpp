@@ -186,6 +186,16 @@ TEST_F(OperatorConfigTest, SchedulingHasDefaultsAndTakesItsKeys) {
   EXPECT_EQ(config.scheduling.waiting_run_ttl_sec, 3600u);
 }
 
+TEST_F(OperatorConfigTest, AgentCronIsOnByDefaultWithoutJitter) {
+  std::vector<std::string> lines = base_lines();
+  EXPECT_TRUE(parse(lines).scheduling.agent_cron);
+  EXPECT_EQ(parse(lines).scheduling.jitter_sec, 0u);
+  lines.insert(lines.end(), {"scheduling:", "  agent_cron: false", "  jitter_sec: 86400"});
+  const ServerConfig config = parse(lines);
+  EXPECT_FALSE(config.scheduling.agent_cron);
+  EXPECT_EQ(config.scheduling.jitter_sec, 86400u);
+}
+
 std::vector<ErrorCase> error_cases() {
   return {
       {"AdminTokenNotHex", [](auto& l) { set_line(l, 6, R"(    - "abc")"); },
@@ -263,7 +273,12 @@ std::vector<ErrorCase> error_cases() {
          l.insert(l.end(), {"scheduling:", "  max_waiting: 3"});
        },
        "cp.yaml:16: scheduling.max_waiting is not a known key (expected one of: "
-       "max_waiting_runs_per_agent, waiting_run_ttl_sec)"},
+       "max_waiting_runs_per_agent, waiting_run_ttl_sec, agent_cron, jitter_sec)"},
+      {"SchedulingJitterTooLong",
+       [](auto& l) {
+         l.insert(l.end(), {"scheduling:", "  jitter_sec: 86401"});
+       },
+       "cp.yaml:16: scheduling.jitter_sec must be an integer between 0 and 86400"},
       {"SchedulingNoBound",
        [](auto& l) {
          l.insert(l.end(), {"scheduling:", "  max_waiting_runs_per_agent: 0"});

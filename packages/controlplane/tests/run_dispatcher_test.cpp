@@ -91,6 +91,59 @@ TEST_F(RunDispatcherTest, AScheduledRunGoesOutAtOnceToAnOnlineAgent) {
   EXPECT_EQ(events("run_created")[0].value("trigger", ""), "scheduled");
 }
 
+// Never both: the schedule leaves an agent_cron agent's jobs to the agent (online or not);
+// an operator's run still goes out as a v1 RunBackup with the raw DEK.
+TEST_F(RunDispatcherTest, TheScheduleSkipsAgentsThatScheduleThemselves) {
+  agents_.agent_cron_ids = {"agent-1"};
+  for (const bool online : {true, false}) {
+    agents_.online_ids = online ? std::set<std::string>{"agent-1"} : std::set<std::string>{};
+    const RunRefusal left = refused(dispatcher().request_run("a", RunTrigger::scheduled, false));
+    EXPECT_EQ(left.reason, "agent agent-1 schedules job a itself (agent_cron.v1)");
+  }
+  EXPECT_EQ(runs_.size(), 0u);
+  EXPECT_TRUE(agents_.sent.empty());
+  EXPECT_EQ(events("run_left_to_agent").size(), 2u);
+  EXPECT_TRUE(events("run_skipped").empty());
+
+  // Another agent's jobs are still scheduled.
+  agents_.online_ids = {"agent-1", "agent-2"};
+  EXPECT_NE(accepted(dispatcher().request_run("e", RunTrigger::scheduled, false)).run, nullptr);
+  const RunAccepted manual = accepted(dispatcher().request_run("a", RunTrigger::manual, false));
+  ASSERT_NE(manual.run, nullptr);
+  ASSERT_EQ(agents_.sent.size(), 2u);
+  EXPECT_TRUE(agents_.sent[1].second.run_backup().manual_trigger());
+  EXPECT_EQ(agents_.sent[1].second.run_backup().encrypted_dek().size(), 32u);
+}
+
+// An adopted run's RunBackup carries credentials only: no DEK, not manual, and sending it does
+// not reset what the agent reported.
+TEST_F(RunDispatcherTest, AnAdoptedRunGetsCredentialsWithoutAKey) {
+  agents_.online_ids = {"agent-1"};
+  RunRecord& run = runs_.adopt("arun-0123456789abcdef", "a", "agent-1", true, 1'700'000'000'000);
+  ASSERT_NE(
+      runs_.apply("agent-1", testing::job_update("arun-0123456789abcdef", backup::v1::RUNNING)),
+      nullptr);
+  ASSERT_TRUE(dispatcher().send(run, true));
+  ASSERT_EQ(agents_.sent.size(), 1u);
+  const backup::v1::RunBackup& command = agents_.sent[0].second.run_backup();
+  EXPECT_EQ(command.run_id(), "arun-0123456789abcdef");
+  EXPECT_EQ(command.job_id(), "a");
+  EXPECT_FALSE(command.manual_trigger());
+  EXPECT_TRUE(command.encrypted_dek().empty());
+  EXPECT_EQ(command.upload_creds().final_s3_key(), "agents/agent-1/a/arun-0123456789abcdef.bkpy");
+  EXPECT_NE(command.upload_creds().presigned_put_url().find("arun-0123456789abcdef.bkpy"),
+            std::string::npos);
+  EXPECT_EQ(run.status, RunStatus::running);
+  EXPECT_EQ(run.current_step, "dumping");
+  EXPECT_EQ(run.sent_ms, now_ms_);
+  // Never expired as "waiting for its agent": the agent made it (adopted from a result while
+  // the agent was online, nothing sent yet).
+  RunRecord& unsent = runs_.adopt("arun-2", "b", "agent-1", false, 0);
+  now_ms_ += 3'600'000;
+  EXPECT_EQ(dispatcher().expire_waiting(), 0u);
+  EXPECT_EQ(unsent.status, RunStatus::queued);
+}
+
 TEST_F(RunDispatcherTest, AnOverlappingFireIsSkippedNamingTheActiveRun) {
   agents_.online_ids = {"agent-1"};
   const RunAccepted first = accepted(dispatcher().request_run("a", RunTrigger::scheduled, false));

@@ -2,6 +2,8 @@
 // restarts, and a change the catalog refuses does not show in memory.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "backupy/sqlite/database.hpp"
 #include "backupy/sqlite/error.hpp"
 #include "catalog.hpp"
@@ -42,6 +44,64 @@ class RunStoreCatalogTest : public ::testing::Test {
   testing::TempDir dir_;
   core::Logger log_{"control-plane"};
 };
+
+// An adopted run keeps the agent's id, trigger, catch-up and cron instant across a restart; its
+// DEK is unknown until set_dek() and then survives too.
+TEST_F(RunStoreCatalogTest, AdoptedRunsAndTheirLateKeysSurviveARestart) {
+  const std::string id = "arun-00112233aabbccdd";
+  std::array<std::uint8_t, RunKey::kSize> dek{};
+  dek.fill(0x5a);
+  {
+    Process p = start();
+    RunRecord& run = p.runs.adopt(id, "nightly", "agent-1", true, 1'700'000'000'000);
+    EXPECT_EQ(run.s3_key, "agents/agent-1/nightly/" + id + ".bkpy");
+    EXPECT_FALSE(run.dek_known);
+    EXPECT_THROW(p.runs.adopt(id, "nightly", "agent-1", false, 0), std::logic_error);
+  }
+  {
+    Process p = start();
+    RunRecord* run = p.runs.find(id);
+    ASSERT_NE(run, nullptr);
+    EXPECT_EQ(run->trigger, RunTrigger::agent);
+    EXPECT_TRUE(run->catch_up);
+    EXPECT_EQ(run->scheduled_for_ms, 1'700'000'000'000u);
+    EXPECT_FALSE(run->dek_known);
+    EXPECT_EQ(run->status, RunStatus::queued);
+    p.runs.set_dek(*run, dek, "x25519-0011223344556677");
+    p.runs.mark_sent(*run, 7000);
+  }
+  Process p = start();
+  const RunRecord* run = p.runs.find(id);
+  ASSERT_NE(run, nullptr);
+  EXPECT_TRUE(run->dek_known);
+  EXPECT_EQ(run->dek_kms_id, "x25519-0011223344556677");
+  EXPECT_TRUE(std::equal(dek.begin(), dek.end(), run->dek.bytes().begin()));
+  EXPECT_EQ(run->sent_ms, 7000u);
+  EXPECT_EQ(to_string(run->trigger), "agent");
+}
+
+// The negotiated scheduling mode is remembered per agent.
+TEST_F(RunStoreCatalogTest, AgentCronModeSurvivesARestart) {
+  {
+    Process p = start();
+    CatalogAgent agent;
+    agent.agent_id = "agent-1";
+    agent.session_id = "s1";
+    agent.connected_since_ms = 1000;
+    p.catalog->record_register(agent, "127.0.0.1");
+    p.catalog->record_agent_cron("agent-1", true);
+  }
+  Process p = start();
+  std::map<std::string, bool> modes;
+  p.catalog->load_agents(
+      [&](const CatalogAgent& agent) { modes[agent.agent_id] = agent.agent_cron; });
+  EXPECT_EQ(modes, (std::map<std::string, bool>{{"agent-1", true}}));
+  p.catalog->record_agent_cron("agent-1", false);
+  modes.clear();
+  p.catalog->load_agents(
+      [&](const CatalogAgent& agent) { modes[agent.agent_id] = agent.agent_cron; });
+  EXPECT_EQ(modes, (std::map<std::string, bool>{{"agent-1", false}}));
+}
 
 TEST_F(RunStoreCatalogTest, RunsSurviveARestartWithTheirKeysAndOrder) {
   std::string first_id;

@@ -52,6 +52,12 @@
 //                                  # it; a further run is refused (1-10000, default 16)
 //     waiting_run_ttl_sec: 86400   # a run still waiting after this long fails with "agent X
 //                                  # did not connect within N s" (60-31536000, default 86400)
+//     agent_cron: true             # agents that advertise agent_cron.v1 schedule their own
+//                                  # jobs (RegisterAck lists it; the server's schedule skips
+//                                  # them); false = every agent is scheduled by the server
+//     jitter_sec: 0                # published as AdvancedSettings.schedule_jitter_sec: agent-
+//                                  # scheduled fires are delayed by a deterministic offset in
+//                                  # [0, jitter_sec) per (agent, job) (0-86400, default 0)
 //
 // Jobs run on the server's schedule: a job's `cron` (UTC; 5 fields, 6 with leading seconds,
 // or @daily etc.) makes the control plane send RunBackup when it fires. An empty or absent
@@ -141,9 +147,12 @@ struct StorageConfig {
 inline constexpr std::uint64_t kMinMessageBytes = 4 * 1024 * 1024;
 
 // Runs that wait for their agent to connect (scheduled or manual, created while it was offline).
+// agent_cron / jitter_sec: agent-side scheduling (agent_cron.v1, docs/protocol.md).
 struct SchedulingConfig {
   std::uint32_t max_waiting_runs_per_agent = 16;
   std::uint32_t waiting_run_ttl_sec = 86400;
+  bool agent_cron = true;
+  std::uint32_t jitter_sec = 0;
 };
 
 struct ServerConfig {
