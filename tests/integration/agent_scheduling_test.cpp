@@ -8,12 +8,18 @@
 
 #include <set>
 
+#include "backupy/core/time.hpp"
 #include "fixtures.hpp"
 
 namespace backupy::testing {
 namespace {
 
 const std::string kAdminToken = "agent-scheduling-admin-token-77c2";
+
+// Now as "2026-11-22T16:16:03.037Z", the control plane's format.
+std::string iso_now() {
+  return core::iso8601_utc(core::now_ms());
+}
 
 bool is_agent_run_id(const std::string& run_id) {
   return run_id.rfind("arun-", 0) == 0;
@@ -122,6 +128,7 @@ TEST_F(AgentSchedulingTest, AFireWhileTheServerIsDownIsDumpedOnTimeAndUploadedLa
   for (const Json& line : agent.log().all(msg_contains("run"))) {
     if (is_agent_run_id(line.value("run_id", ""))) before.insert(line.value("run_id", ""));
   }
+  const std::string killed_at = iso_now();
   cp.kill();
   const auto spooled = agent.log().wait_for(new_agent_run_line("run spooled", before), 20s);
   ASSERT_TRUE(spooled) << agent.log().dump_tail();
@@ -137,6 +144,9 @@ TEST_F(AgentSchedulingTest, AFireWhileTheServerIsDownIsDumpedOnTimeAndUploadedLa
       run_id, kAdminToken, [](const Json& r) { return r.value("status", "") == "success"; }, 40s);
   ASSERT_EQ(run.value("status", ""), "success") << run.dump() << cp.log().dump_tail();
   EXPECT_EQ(run.value("trigger", ""), "agent");
+  // Its cron instant came after the control plane went down (ISO-8601 UTC sorts as text), and
+  // the agent had spooled it before the control plane came back (waited for above).
+  EXPECT_GE(run.value("scheduled_for", ""), killed_at.substr(0, 19)) << run.dump();
   expect_restorable(cp, run_id);
 }
 

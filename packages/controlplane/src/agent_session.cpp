@@ -356,6 +356,7 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
                        {"duration_ms", m.duration_ms()},
                        {"compression", m.compression()},
                        {"db_engine_version", m.db_engine_version()},
+                       {"dek_kms_id", m.dek_kms_id()},
                        {"encrypted_dek_bytes", m.encrypted_dek().size()}});
       }
       case Envelope::kHealthCheckResult: {
