@@ -127,7 +127,16 @@ RunRecord& RunStore::create(const std::string& job_id, const std::string& agent_
   do {
     run_id = "run-" + core::to_hex(crypto::random_bytes(8));
   } while (runs_.contains(run_id));
+  const auto it = emplace(run_id, job_id, agent_id, trigger);
+  insert(it);
+  return it->second;
+}
+
+std::map<std::string, RunRecord, std::less<>>::iterator RunStore::emplace(
+    const std::string& run_id, const std::string& job_id, const std::string& agent_id,
+    RunTrigger trigger) {
   auto [it, inserted] = runs_.try_emplace(run_id);
+  if (!inserted) throw std::logic_error("RunStore: run " + run_id + " exists");
   RunRecord& run = it->second;
   run.run_id = run_id;
   run.job_id = job_id;
@@ -136,8 +145,7 @@ RunRecord& RunStore::create(const std::string& job_id, const std::string& agent_
   run.created_ms = core::now_ms();
   run.sequence = ++last_sequence_;
   run.trigger = trigger;
-  insert(it);
-  return run;
+  return it;
 }
 
 void RunStore::insert(std::map<std::string, RunRecord, std::less<>>::iterator it) {
@@ -155,16 +163,8 @@ void RunStore::insert(std::map<std::string, RunRecord, std::less<>>::iterator it
 RunRecord& RunStore::adopt(const std::string& run_id, const std::string& job_id,
                            const std::string& agent_id, bool catch_up,
                            std::uint64_t scheduled_for_ms) {
-  auto [it, inserted] = runs_.try_emplace(run_id);
-  if (!inserted) throw std::logic_error("RunStore::adopt: run " + run_id + " exists");
+  const auto it = emplace(run_id, job_id, agent_id, RunTrigger::agent);
   RunRecord& run = it->second;
-  run.run_id = run_id;
-  run.job_id = job_id;
-  run.agent_id = agent_id;
-  run.s3_key = "agents/" + agent_id + "/" + job_id + "/" + run_id + ".bkpy";
-  run.created_ms = core::now_ms();
-  run.sequence = ++last_sequence_;
-  run.trigger = RunTrigger::agent;
   run.dek_known = false;
   run.catch_up = catch_up;
   run.scheduled_for_ms = scheduled_for_ms;

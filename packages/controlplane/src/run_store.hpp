@@ -172,6 +172,12 @@ class RunStore {
 
  private:
   RunRecord* owned_by(std::string_view agent_id, std::string_view run_id);
+  // A new record under run_id (which must be free) with the fields create() and adopt() share,
+  // not stored yet.
+  std::map<std::string, RunRecord, std::less<>>::iterator emplace(const std::string& run_id,
+                                                                  const std::string& job_id,
+                                                                  const std::string& agent_id,
+                                                                  RunTrigger trigger);
   // Inserts run (filled in by create/adopt) into the catalog; on failure forgets it.
   void insert(std::map<std::string, RunRecord, std::less<>>::iterator it);
   // Ends an unfinished run with status and reason (fail, withdraw).

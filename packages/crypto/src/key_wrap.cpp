@@ -17,14 +17,8 @@ constexpr std::uint8_t kVersion = 0x01;
 constexpr std::string_view kLabel = "backupy wrapped-dek v1";
 constexpr std::size_t kSealedOffset = 1 + kX25519KeySize;  // version || E
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
+using detail::Pkey;
+using detail::PkeyCtx;
 
 using Key = std::array<std::uint8_t, kX25519KeySize>;
 

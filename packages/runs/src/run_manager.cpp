@@ -176,14 +176,7 @@ class RunManager::Impl {
           {{"job_id", record.job_id}, {"run_id", record.run_id}, {"reason", *admission.refusal}});
       return ack(false, *admission.refusal);
     }
-    auto run = std::make_shared<ActiveRun>();
-    run->run_id = record.run_id;
-    run->job_id = record.job_id;
-    run->job = std::move(admission.job);
-    run->target = std::move(admission.target);
-    run->encryption_enabled = record.encryption_enabled;
-    run->dek = record.encrypted_dek;
-    run->scheduled = !record.manual_trigger;
+    auto run = admitted_run(record, std::move(admission));
     run->set_creds(record.creds);
     start(std::move(run));
     kLog.info("run queued", {{"job_id", record.job_id}, {"run_id", record.run_id}});
@@ -249,16 +242,7 @@ class RunManager::Impl {
                  {{"job_id", record.job_id}, {"run_id", record.run_id}, {"reason", *refusal}});
       return;
     }
-    auto run = std::make_shared<ActiveRun>();
-    run->run_id = record.run_id;
-    run->job_id = record.job_id;
-    run->job = std::move(admission.job);
-    run->target = std::move(admission.target);
-    run->encryption_enabled = record.encryption_enabled;
-    run->dek = record.encrypted_dek;
-    run->origin = state::RunOrigin::agent;
-    run->scheduled = true;
-    start(std::move(run));
+    start(admitted_run(record, std::move(admission)));
     kLog.info("scheduled run queued", {{"job_id", record.job_id},
                                        {"run_id", record.run_id},
                                        {"scheduled_for", core::iso8601_utc(scheduled_for_ms)},
@@ -562,6 +546,21 @@ class RunManager::Impl {
     run->attempt = record.attempt;
     run->not_before_ms = record.not_before_ms;
     run->set_creds(record.creds);
+    return run;
+  }
+
+  // The live run of a record admission accepted (RunBackup or an agent fire).
+  static std::shared_ptr<ActiveRun> admitted_run(const state::RunRecord& record,
+                                                 detail::Admission admission) {
+    auto run = std::make_shared<ActiveRun>();
+    run->run_id = record.run_id;
+    run->job_id = record.job_id;
+    run->job = std::move(admission.job);
+    run->target = std::move(admission.target);
+    run->encryption_enabled = record.encryption_enabled;
+    run->dek = record.encrypted_dek;
+    run->origin = record.origin;
+    run->scheduled = !record.manual_trigger;
     return run;
   }
 
