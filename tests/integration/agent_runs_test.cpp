@@ -652,6 +652,17 @@ TEST_F(AgentRunsTest, ARedisRunWithAWrongPasswordFailsBeforeTheUpload) {
     EXPECT_FALSE(s3.read_object(run.value("s3_key", "")).has_value());
   }
   expect_not_in_agent_log(wrong);
+  // The agent's error line also went upstream as a LogEvent (log_level defaults to warn), and
+  // neither it nor anything else the control plane logged carries the password.
+  const auto forwarded = cp.log().wait_for(
+      [](const Json& line) {
+        return line.value("type", "") == "log_event" && line.value("message", "") == "run failed" &&
+               line.value("job_id", "") == "orders";
+      },
+      10s);
+  ASSERT_TRUE(forwarded) << cp.log().dump_tail();
+  EXPECT_EQ(forwarded->value("log_level", ""), "ERROR");
+  EXPECT_EQ(cp.log().raw().find(wrong), std::string::npos);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "backupy/runs/run_manager.hpp"
 #include "backupy/scheduling/job_scheduler.hpp"
 #include "backupy/session/config_manager.hpp"
+#include "backupy/session/log_forwarder.hpp"
 #include "backupy/session/result_reporter.hpp"
 #include "backupy/session/session.hpp"
 #include "backupy/state/config_store.hpp"
@@ -121,6 +122,10 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
   session::ResultReporter reporter(outbox, [&session] {
     if (session) session->wake_outbox();
   });
+  // Log lines at or above AdvancedSettings.log_level also go upstream as LogEvents.
+  session::LogForwarder log_forwarder(
+      [&reporter](backup::v1::Envelope envelope) { reporter.report(std::move(envelope)); });
+  log_forwarder.set_level(session::forwarding_level(config.current()->advanced().log_level()));
   runs::RunManager runs(
       io, run_options(bootstrap), *db, journal, drivers, [&config] { return config.current(); },
       [&reporter](backup::v1::Envelope envelope) { reporter.report(std::move(envelope)); });
@@ -135,6 +140,7 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
       [&runs](const scheduling::Fire& fire) { runs.schedule_run(fire); });
   config.on_change([&](const session::ConfigSnapshot& snapshot) {
     runs.config_changed();
+    log_forwarder.set_level(session::forwarding_level(snapshot->advanced().log_level()));
     scheduler.set_config(snapshot);
     forget_removed_jobs(schedule_store, *snapshot);
   });

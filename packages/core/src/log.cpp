@@ -13,11 +13,19 @@ namespace backupy::core {
 namespace {
 
 struct Sink {
-  std::mutex mutex;
+  std::mutex mutex;  // the writer
   std::function<void(std::string_view)> writer;
+  // Taps run outside the writer's lock (a tap may be slow: the LogEvent forwarder writes to
+  // SQLite) under their own, which remove_log_tap() also takes, so a removed tap is never
+  // running afterwards.
+  std::mutex taps_mutex;
   std::map<int, LogTap> taps;
   int next_tap_id = 1;
 };
+
+// Set while this thread runs the taps: what a tap logs itself is written, but not tapped
+// again (no recursion, no self-deadlock).
+thread_local bool t_in_taps = false;
 
 Sink& sink() {
   static Sink instance;
@@ -97,14 +105,14 @@ LogLevel log_level() {
 }
 
 int add_log_tap(LogTap tap) {
-  std::lock_guard lock(sink().mutex);
+  std::lock_guard lock(sink().taps_mutex);
   const int id = sink().next_tap_id++;
   sink().taps.emplace(id, std::move(tap));
   return id;
 }
 
 void remove_log_tap(int id) {
-  std::lock_guard lock(sink().mutex);
+  std::lock_guard lock(sink().taps_mutex);
   sink().taps.erase(id);
 }
 
@@ -139,12 +147,20 @@ void Logger::log(LogLevel level, std::string_view msg, std::span<const LogField>
   }
   line += "}\n";
 
-  std::lock_guard lock(sink().mutex);
-  if (sink().writer) {
-    sink().writer(line);
-  } else {
-    write_stdout(line);
+  {
+    std::lock_guard lock(sink().mutex);
+    if (sink().writer) {
+      sink().writer(line);
+    } else {
+      write_stdout(line);
+    }
   }
+  if (t_in_taps) return;
+  struct InTaps {
+    InTaps() { t_in_taps = true; }
+    ~InTaps() { t_in_taps = false; }
+  } in_taps;
+  std::lock_guard lock(sink().taps_mutex);
   for (auto& [id, tap] : sink().taps) tap(record);
 }
 

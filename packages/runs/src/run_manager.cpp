@@ -198,7 +198,8 @@ class RunManager::Impl {
                                  {"active_run_id", other.run_id}}));
       kLog.warn(message, {{"job_id", fire.job_id},
                           {"active_run_id", other.run_id},
-                          {"scheduled_for", core::iso8601_utc(scheduled_for_ms)}});
+                          {"scheduled_for", core::iso8601_utc(scheduled_for_ms)},
+                          {"reported_upstream", true}});
       return;
     }
     const auto config = config_();

@@ -520,7 +520,8 @@ class Worker {
              {{"job_id", run_.job_id},
               {"run_id", run_.run_id},
               {"phase", hooks::phase_name(result.phase)},
-              {"exit", result.status.describe()}});
+              {"exit", result.status.describe()},
+              {"reported_upstream", true}});
   }
 
   void set_step(std::string_view step) {

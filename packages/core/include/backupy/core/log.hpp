@@ -66,7 +66,9 @@ void configure_logging(LogSinkOptions options);
 void set_log_level(LogLevel level);
 LogLevel log_level();
 
-// Observers of every emitted record (after redaction). Returns an id for removal.
+// Observers of every emitted record (after redaction), called on the logging thread after the
+// line was written. What a tap logs itself is written but not tapped again. Once
+// remove_log_tap() returns, the tap is not running and will not run. Returns an id for removal.
 using LogTap = std::function<void(const LogRecord&)>;
 int add_log_tap(LogTap tap);
 void remove_log_tap(int id);
