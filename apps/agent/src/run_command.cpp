@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <iostream>
 #include <utility>
@@ -123,8 +124,10 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
     if (session) session->wake_outbox();
   });
   // Log lines at or above AdvancedSettings.log_level also go upstream as LogEvents.
+  // The tap only queues; the outbox append runs on the control thread (log_forwarder.hpp).
   session::LogForwarder log_forwarder(
-      [&reporter](backup::v1::Envelope envelope) { reporter.report(std::move(envelope)); });
+      [&reporter](backup::v1::Envelope envelope) { reporter.report(std::move(envelope)); },
+      {.post = [&io](std::function<void()> flush) { boost::asio::post(io, std::move(flush)); }});
   log_forwarder.set_level(session::forwarding_level(config.current()->advanced().log_level()));
   runs::RunManager runs(
       io, run_options(bootstrap), *db, journal, drivers, [&config] { return config.current(); },

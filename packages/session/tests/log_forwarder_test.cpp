@@ -128,6 +128,39 @@ TEST_F(LogForwarderTest, AFailingReportNeverReachesTheCaller) {
   EXPECT_NO_THROW(log_.error("run failed"));
 }
 
+TEST_F(LogForwarderTest, TheTapOnlyQueuesAndOnePostedFlushSendsInOrder) {
+  std::vector<std::function<void()>> posted;
+  LogForwarder forwarder(
+      capture(), {.post = [&](std::function<void()> fn) { posted.push_back(std::move(fn)); }});
+  log_.warn("first");
+  log_.error("second");
+  EXPECT_TRUE(sent().empty());   // nothing touched the outbox on the logging thread
+  ASSERT_EQ(posted.size(), 1u);  // one flush for the batch
+  posted[0]();
+  const auto events = sent();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].log_event().message(), "first");
+  EXPECT_EQ(events[1].log_event().message(), "second");
+  log_.warn("third");
+  EXPECT_EQ(posted.size(), 2u);  // the next line posts a new flush
+}
+
+TEST_F(LogForwarderTest, AQueueThatCannotDrainKeepsTheNewestAndCountsTheRest) {
+  std::vector<std::function<void()>> posted;
+  LogForwarder forwarder(capture(),
+                         {.rate_per_sec = 1e9, .burst = 1e9, .post = [&](std::function<void()> fn) {
+                            posted.push_back(std::move(fn));
+                          }});
+  const std::size_t total = LogForwarder::kMaxQueued + 5;
+  for (std::size_t i = 0; i < total; ++i) log_.warn("line", {{"i", i}});
+  EXPECT_EQ(forwarder.queue_dropped_total(), 5u);
+  ASSERT_EQ(posted.size(), 1u);
+  posted[0]();
+  const auto events = sent();
+  ASSERT_EQ(events.size(), LogForwarder::kMaxQueued);
+  EXPECT_EQ(events.front().log_event().fields().at("i"), "5");
+}
+
 TEST_F(LogForwarderTest, NothingIsForwardedOnceTheForwarderIsGone) {
   { LogForwarder forwarder(capture()); }
   log_.error("run failed");
