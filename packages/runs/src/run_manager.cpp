@@ -98,10 +98,13 @@ class RunManager::Impl {
   void recover() {
     const std::uint64_t now = options_.now_ms();
     std::set<std::string> keep;
+    // Started only after the spool and work directories are swept: a worker
+    // must not find its directory missing, or lose its files to the sweep.
+    std::vector<std::shared_ptr<ActiveRun>> to_start;
     // Oldest first: queued runs get their dump slots in the order they came.
     for (const auto& record : journal_.in_states({RunState::queued, RunState::running})) {
       if (record.state == RunState::running) {
-        retry_or_fail_crashed(record, now);
+        if (auto run = retry_or_fail_crashed(record, now)) to_start.push_back(std::move(run));
       } else if (auto problem = restart_problem(record, now)) {
         fail_recorded(record, *problem);
       } else {
@@ -130,7 +133,7 @@ class RunManager::Impl {
       }
       auto run = run_from_record(record);
       run->resume_upload = true;
-      start(std::move(run));
+      to_start.push_back(std::move(run));
       kLog.info("resuming the upload of a spooled run",
                 {{"job_id", record.job_id}, {"run_id", record.run_id}});
     }
@@ -140,6 +143,7 @@ class RunManager::Impl {
     std::error_code ec;
     std::filesystem::remove_all(options_.work_dir, ec);
     core::ensure_private_dir(options_.work_dir);
+    for (auto& run : to_start) start(std::move(run));
   }
 
   backup::v1::Ack run_backup(const backup::v1::RunBackup& command) {
@@ -405,8 +409,10 @@ class RunManager::Impl {
   }
 
   // A run left RUNNING by a crash: that attempt failed. Retried if the policy
-  // (and, for server runs, the credentials) allow it, else FAILED.
-  void retry_or_fail_crashed(const state::RunRecord& record, std::uint64_t now) {
+  // (and, for server runs, the credentials) allow it — the run to start is
+  // returned — else FAILED.
+  std::shared_ptr<ActiveRun> retry_or_fail_crashed(const state::RunRecord& record,
+                                                   std::uint64_t now) {
     const std::string reason =
         "the agent restarted while the run was running; its dump did not finish";
     detail::Admission admission = detail::admit_job(record.job_id, *config_(), options_, drivers_);
@@ -415,14 +421,14 @@ class RunManager::Impl {
                            : scheduling::retry_delay(admission.job.retry(), record.attempt);
     if (!delay) {
       fail_recorded(record, reason);
-      return;
+      return nullptr;
     }
     const std::uint64_t at = now + static_cast<std::uint64_t>(delay->count()) * 1000;
     if (record.origin == state::RunOrigin::server &&
         !scheduling::retry_allowed_by_credentials(record.creds.expires_at_ms, at)) {
       fail_recorded(record, reason + " (no retry: the upload credentials expire at " +
                                 core::iso8601_utc(record.creds.expires_at_ms) + ")");
-      return;
+      return nullptr;
     }
     const std::uint32_t next = record.attempt + 1;
     bool moved = false;
@@ -433,16 +439,16 @@ class RunManager::Impl {
           record.job_id, record.run_id, next, backup::v1::QUEUED,
           detail::retry_step(next, admission.job.retry().max_attempts(), at, reason), 0, reason));
     });
-    if (!moved) return;
+    if (!moved) return nullptr;
     std::error_code ec;
     std::filesystem::remove(options_.spool_dir / detail::spool_file_name(record.run_id), ec);
     auto retried = journal_.get(record.run_id);
-    if (!retried) return;
-    start(run_from_record(*retried));
+    if (!retried) return nullptr;
     kLog.warn("run interrupted by a restart; retrying", {{"job_id", record.job_id},
                                                          {"run_id", record.run_id},
                                                          {"next_attempt", next},
                                                          {"at", core::iso8601_utc(at)}});
+    return run_from_record(*retried);
   }
 
   // A parked agent-made run whose credentials are usable now starts its upload.
