@@ -1,5 +1,6 @@
 #include "backupy/docker/engine_client.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cerrno>
@@ -171,11 +172,13 @@ namespace {
                     reason + hint);
 }
 
-// run() with every failure turned into fail(); 2xx answers only (101 for the stream).
+// run() with every failure turned into fail(); 2xx answers only (101 for the
+// stream), plus the statuses in `tolerated`, which the caller handles.
 Response call(const std::filesystem::path& socket, std::chrono::seconds timeout,
               std::stop_token stop, const std::string& method, const std::string& path,
               const std::string& body, bool upgrade = false,
-              const std::function<void(std::span<const char>)>& on_stream = {}) {
+              const std::function<void(std::span<const char>)>& on_stream = {},
+              std::initializer_list<int> tolerated = {}) {
   Response response;
   try {
     Exchange exchange(socket, timeout, std::move(stop));
@@ -184,7 +187,8 @@ Response call(const std::filesystem::path& socket, std::chrono::seconds timeout,
     fail(socket, method, path, e.what());
   }
   const int status = response.head.status;
-  const bool ok = (status >= 200 && status < 300) || (upgrade && status == 101);
+  const bool ok = (status >= 200 && status < 300) || (upgrade && status == 101) ||
+                  std::find(tolerated.begin(), tolerated.end(), status) != tolerated.end();
   if (!ok) {
     fail(socket, method, path, std::to_string(status) + " " + daemon_message(response.body));
   }
@@ -242,6 +246,44 @@ std::string EngineClient::api_version() {
 std::string EngineClient::get(const std::string& path) {
   const std::string full = "/v" + api_version() + path;
   return call(socket_, request_timeout_, {}, "GET", full, "").body;
+}
+
+std::vector<std::string> EngineClient::running_container_ids() {
+  const std::string path = "/v" + api_version() + "/containers/json";
+  const Json list =
+      parse_json(socket_, "GET", path, call(socket_, request_timeout_, {}, "GET", path, "").body);
+  if (!list.is_array()) fail(socket_, "GET", path, "the answer is not a JSON array");
+  std::vector<std::string> ids;
+  for (const Json& entry : list) {
+    if (!entry.is_object() || !entry.contains("Id") || !entry["Id"].is_string() ||
+        !valid_container_ref(entry["Id"].get<std::string>())) {
+      fail(socket_, "GET", path, "an entry has no valid container Id");
+    }
+    ids.push_back(entry["Id"].get<std::string>());
+  }
+  return ids;
+}
+
+std::optional<std::string> EngineClient::inspect_container(const std::string& id) {
+  if (!valid_container_ref(id)) {
+    fail(socket_, "GET", "/containers/{id}/json",
+         "\"" + id.substr(0, 80) + "\" is not a container name or id");
+  }
+  const std::string path = "/v" + api_version() + "/containers/" + id + "/json";
+  Response response = call(socket_, request_timeout_, {}, "GET", path, "", false, {}, {404});
+  if (response.head.status == 404) return std::nullopt;
+  return std::move(response.body);
+}
+
+std::string EngineClient::daemon_version() {
+  const std::string path = "/v" + api_version() + "/version";
+  const Json version =
+      parse_json(socket_, "GET", path, call(socket_, request_timeout_, {}, "GET", path, "").body);
+  if (!version.is_object() || !version.contains("Version") || !version["Version"].is_string() ||
+      version["Version"].get<std::string>().empty()) {
+    fail(socket_, "GET", path, "the answer has no \"Version\"");
+  }
+  return version["Version"].get<std::string>();
 }
 
 std::optional<int> EngineClient::exec(const ExecSpec& spec, const ExecOutput& output,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// A fake Docker Engine API on a unix socket, for the DOCKER_EXEC tests.
+// A fake Docker Engine API on a unix socket, for the DOCKER_EXEC and discovery tests.
 //
 // TEST DOUBLE: no Docker engine can run on the build/CI machines (no daemon, no
 // privileges for containers), so the agent's Engine API client is tested
@@ -16,11 +16,18 @@
 //                                        (non-TTY: 8-byte frame headers [stream,0,0,0,size BE]
 //                                        from "Attach to a container" → "Stream format")
 //   GET  /v{v}/exec/{id}/json            ExecInspect: {"ID","Running","ExitCode","Pid",...}
+//   GET  /v{v}/containers/json           ContainerList (running only): <fixtures>/containers.json
+//   GET  /v{v}/containers/{id}/json      ContainerInspect: <fixtures>/inspect/<id>.json, else
+//                                        404 {"message":"No such container: <id>"}
+// (--fixtures DIR: real-shaped Engine API answers, see packages/discovery/tests/fixtures;
+// without it the list is empty.) A container listed but without an inspect file is one that
+// went away between list and inspect.
 // A path version newer than --api-version gets the daemon's 400 "client version X is too new".
 //
 //   node fake_docker.js --socket PATH --log FILE [--container ID]... [--stopped-container ID]...
 //                       [--api-version 1.43] [--ping-version yes|no] [--start-status 101|200]
 //                       [--chunked yes|no] [--path DIRS]
+//                       [--fixtures DIR]
 //
 // The command runs with the "image environment" PATH=<--path> (default: this process's PATH)
 // overridden by the exec's Env, as a container merges its image's Env with the exec's; nothing
@@ -45,11 +52,13 @@ const {makeUsage, fail} = require('./lib/cli');
 const usage = makeUsage('fake_docker',
                         'node fake_docker.js --socket PATH --log FILE [--container ID]... ' +
                         '[--stopped-container ID]... [--api-version V] [--ping-version yes|no] ' +
-                        '[--start-status 101|200] [--chunked yes|no] [--path DIRS]');
+                        '[--start-status 101|200] [--chunked yes|no] [--path DIRS] ' +
+                        '[--fixtures DIR]');
 
 const options = {
   socket: null, log: null, containers: new Set(), stopped: new Set(), apiVersion: '1.43',
   pingVersion: true, startStatus: 101, chunked: false, path: process.env.PATH || '/usr/bin:/bin',
+  fixtures: null,
 };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
@@ -66,6 +75,7 @@ for (let i = 0; i < argv.length; i += 2) {
     case '--start-status': options.startStatus = Number(value); break;
     case '--chunked': options.chunked = value === 'yes'; break;
     case '--path': options.path = value; break;
+    case '--fixtures': options.fixtures = value; break;
     default: usage(`unknown option '${flag}'`);
   }
 }
@@ -106,6 +116,10 @@ function splitVersion(url) {
   return m ? {version: m[1], rest: m[2]} : {version: null, rest: url};
 }
 
+function readFixture(name) {
+  return JSON.parse(fs.readFileSync(`${options.fixtures}/${name}`, 'utf8'));
+}
+
 function readBody(req) {
   return new Promise((resolve, reject) => {
     const chunks = [];
@@ -135,6 +149,17 @@ async function handle(req, res) {
   let m;
   if (req.method === 'GET' && rest === '/version') {
     sendJson(res, 200, versionBody());
+  } else if (req.method === 'GET' && rest === '/containers/json') {
+    sendJson(res, 200, options.fixtures ? readFixture('containers.json') : []);
+  } else if (req.method === 'GET' && (m = /^\/containers\/([^/]+)\/json$/.exec(rest))) {
+    const id = decodeURIComponent(m[1]);
+    const file = `inspect/${id}.json`;
+    if (!options.fixtures || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(id) ||
+        !fs.existsSync(`${options.fixtures}/${file}`)) {
+      sendJson(res, 404, {message: `No such container: ${id}`});
+      return;
+    }
+    sendJson(res, 200, readFixture(file));
   } else if (req.method === 'POST' && (m = /^\/containers\/([^/]+)\/exec$/.exec(rest))) {
     const container = decodeURIComponent(m[1]);
     const body = JSON.parse(await readBody(req) || '{}');

@@ -29,6 +29,7 @@ FakeDockerEngine::FakeDockerEngine(FakeDockerOptions options)
                                    options.chunked ? "yes" : "no",
                                    "--path",
                                    options.image_path};
+  if (!options.fixtures.empty()) argv.insert(argv.end(), {"--fixtures", options.fixtures.string()});
   for (const auto& id : options.containers) argv.insert(argv.end(), {"--container", id});
   for (const auto& id : options.stopped) argv.insert(argv.end(), {"--stopped-container", id});
   std::ofstream(log_).flush();  // exists (empty) before the first exec

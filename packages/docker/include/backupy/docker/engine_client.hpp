@@ -14,7 +14,10 @@
 //    "Upgrade: tcp": the daemon answers 101 (or 200) and the connection
 //    becomes a raw stream of frames, each an 8-byte header
 //    [stream(1=stdout,2=stderr), 0, 0, 0, big-endian uint32 length] + payload;
-//  - the exit code comes from GET /exec/{id}/json {"ExitCode", "Running"}.
+//  - the exit code comes from GET /exec/{id}/json {"ExitCode", "Running"};
+//  - discovery: GET /containers/json (running containers only without
+//    ?all=1) → [{"Id", ...}], GET /containers/{id}/json → ContainerInspect
+//    (404 once the container is gone), GET /version → {"Version", ...}.
 // Secrets go into the exec's Env, never its Cmd (the Cmd is visible to anyone
 // who can `docker inspect` or `ps` inside the container).
 #include <chrono>
@@ -68,6 +71,18 @@ class EngineClient {
   // GET <path> (path without the /v prefix, e.g. "/containers/json"): the
   // body of a 2xx answer. Throws DockerError naming the status and message.
   std::string get(const std::string& path);
+
+  // The ids of the running containers (GET /containers/json). Throws DockerError.
+  std::vector<std::string> running_container_ids();
+
+  // GET /containers/{id}/json: the ContainerInspect body, or std::nullopt when
+  // the daemon answers 404 (the container went away since it was listed).
+  // Throws DockerError for anything else, including an id that is not one.
+  std::optional<std::string> inspect_container(const std::string& id);
+
+  // The daemon's version ("24.0.7", GET /version "Version") for
+  // Register.docker_version. Throws DockerError.
+  std::string daemon_version();
 
   // Runs spec to completion: create, start (attached), demultiplex, then
   // inspect. Returns the exit code. Once stop is requested the connection is

@@ -3,6 +3,7 @@
 // (see the top of that file) on a unix socket in a private temp directory. It
 // is a test double — no Docker engine can run here — that speaks the real wire
 // format (/_ping, /version, exec create/start/inspect, 8-byte-header frames)
+// and container list/inspect answers from JSON fixtures,
 // and runs each exec's command locally, with PATH from `image_path` overridden
 // by the exec's Env, and logs every exec's Cmd and Env for assertions.
 #include <filesystem>
@@ -25,6 +26,10 @@ struct FakeDockerOptions {
   int start_status = 101;            // 101 (hijacked) or 200 for exec start
   bool chunked = false;              // JSON answers chunked instead of Content-Length
   std::string image_path = "/usr/lib/postgresql/15/bin:/usr/local/bin:/usr/bin:/bin";
+  // Discovery: a directory with containers.json (GET /containers/json) and
+  // inspect/<id>.json (GET /containers/<id>/json; 404 when missing). Empty:
+  // no containers listed.
+  std::filesystem::path fixtures;
 };
 
 struct FakeExec {
