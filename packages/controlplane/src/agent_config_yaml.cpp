@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "backupy/cron/cron.hpp"
+#include "backupy/wire/db_type_names.hpp"
 
 namespace backupy::controlplane::detail {
 namespace {
@@ -33,14 +34,6 @@ Enum parse_enum(const YamlReader& reader, const YAML::Node& map, std::string_vie
               "must be one of " + expected + " (got \"" + *text + "\")");
 }
 
-constexpr std::array<std::pair<std::string_view, backup::v1::DbType>, 6> kDbTypes = {{
-    {"postgresql", backup::v1::POSTGRESQL},
-    {"mysql", backup::v1::MYSQL},
-    {"mariadb", backup::v1::MARIADB},
-    {"mongodb", backup::v1::MONGODB},
-    {"redis", backup::v1::REDIS},
-    {"sqlite", backup::v1::SQLITE},
-}};
 constexpr std::array<std::pair<std::string_view, backup::v1::ConnectionStrategy>, 3> kStrategies = {
     {
         {"tcp", backup::v1::TCP},
@@ -87,7 +80,7 @@ void parse_target(const YamlReader& reader, const YAML::Node& node, const std::s
                   backup::v1::Target* target, std::vector<std::string>* passwords) {
   reader.expect_map(node, path, {"id", "type", "display_name", "connection"});
   target->set_id(reader.req_string(node, path, "id"));
-  target->set_type(parse_enum(reader, node, path, "type", kDbTypes, {}));
+  target->set_type(parse_enum(reader, node, path, "type", wire::kDbTypeNames, {}));
   target->set_display_name(reader.opt_string(node, path, "display_name").value_or(""));
   if (!YamlReader::has(node, "connection")) {
     reader.fail(YamlReader::line_of(node, node), join_path(path, "connection"), "is required");

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "backupy/core/ascii.hpp"
+#include "backupy/wire/db_type_names.hpp"
 
 namespace backupy::discovery {
 namespace {
@@ -60,15 +61,6 @@ std::string namespace_of(std::string_view image) {
   return core::ascii_lower(previous == std::string_view::npos ? image : image.substr(previous + 1));
 }
 
-constexpr std::array<std::pair<std::string_view, DbType>, 6> kLabelValues{{
-    {"postgresql", backup::v1::POSTGRESQL},
-    {"mysql", backup::v1::MYSQL},
-    {"mariadb", backup::v1::MARIADB},
-    {"mongodb", backup::v1::MONGODB},
-    {"redis", backup::v1::REDIS},
-    {"sqlite", backup::v1::SQLITE},
-}};
-
 }  // namespace
 
 std::string image_repository_name(std::string_view image) {
@@ -89,7 +81,7 @@ std::string image_repository_name(std::string_view image) {
 DbType classify_image(std::string_view image, const std::map<std::string, std::string>& labels) {
   if (const auto label = labels.find(std::string(kTypeLabel)); label != labels.end()) {
     const std::string value = core::ascii_lower(core::trim_blanks(label->second));
-    for (const auto& [name, type] : kLabelValues) {
+    for (const auto& [name, type] : wire::kDbTypeNames) {
       if (value == name) return type;
     }
   }
