@@ -89,8 +89,10 @@ class HealthCheckScheduler::Impl : public std::enable_shared_from_this<Impl> {
     stopped_ = true;
     for (auto& [id, entry] : entries_) entry.timer->cancel();
     entries_.clear();
+    // Stop, but do not join here: shutdown() runs on the control thread, and an HTTP
+    // exchange cannot be cancelled (it ends within its timeout). The workers are joined when
+    // the scheduler is destroyed, after the io_context stopped running.
     for (auto& [run_id, worker] : workers_) worker.request_stop();
-    workers_.clear();  // joins
   }
 
  private:

@@ -43,7 +43,7 @@ struct SchedulerOptions {
 class HealthCheckScheduler {
  public:
   HealthCheckScheduler(boost::asio::io_context& io, SchedulerOptions options, ResultFn on_result);
-  // Calls shutdown().
+  // Calls shutdown() and joins the workers (an HTTP check in flight ends within its timeout).
   ~HealthCheckScheduler();
   HealthCheckScheduler(const HealthCheckScheduler&) = delete;
   HealthCheckScheduler& operator=(const HealthCheckScheduler&) = delete;
@@ -53,8 +53,8 @@ class HealthCheckScheduler {
   void set_config(std::shared_ptr<const backup::v1::AgentConfig> config);
   // Runs a configured check now (RunHealthCheck); false if no check has this id.
   bool run_now(const std::string& check_id);
-  // Cancels the timers, asks in-flight runs to stop and joins them (a TCP connect stops at
-  // once, an HTTP exchange within its timeout). No on_result afterwards.
+  // Cancels the timers and asks in-flight runs to stop (a TCP connect stops at once, an HTTP
+  // exchange within its timeout); does not block. No on_result afterwards.
   void shutdown();
 
   // The effective interval for a spec (interval_sec, default, floor).
