@@ -1,8 +1,10 @@
 #pragma once
 // Routes server-driven job control from the session to the part of the agent
-// that owns it: RunBackup and CancelJob to the run manager. Commands this
-// build cannot carry out (health checks, self-update: later issues) are
-// answered honestly with Ack{accepted=false, reason} instead of being dropped.
+// that owns it: RunBackup and CancelJob to the run manager, RunHealthCheck to the
+// health check scheduler (its result goes through the outbox). Commands this
+// build cannot carry out (self-update: a later issue) are answered honestly with
+// Ack{accepted=false, reason} instead of being dropped.
+#include "backupy/health/health_check_scheduler.hpp"
 #include "backupy/runs/run_manager.hpp"
 #include "backupy/session/command_handler.hpp"
 
@@ -10,11 +12,15 @@ namespace backupy::agent {
 
 class AgentCommands final : public session::CommandHandler {
  public:
-  explicit AgentCommands(runs::RunManager& runs) : runs_(runs) {}
+  AgentCommands(runs::RunManager& runs, health::HealthCheckScheduler& health_checks)
+      : runs_(runs), health_checks_(health_checks) {}
   std::optional<backup::v1::Ack> handle(const backup::v1::Envelope& envelope) override;
 
  private:
+  backup::v1::Ack run_health_check(const backup::v1::RunHealthCheck& command);
+
   runs::RunManager& runs_;
+  health::HealthCheckScheduler& health_checks_;
 };
 
 }  // namespace backupy::agent

@@ -17,6 +17,7 @@
 #include "backupy/core/time.hpp"
 #include "backupy/crypto/crypto.hpp"
 #include "backupy/drivers/builtin.hpp"
+#include "backupy/health/health_check_scheduler.hpp"
 #include "backupy/hostinfo/identity.hpp"
 #include "backupy/hostinfo/metrics_sampler.hpp"
 #include "backupy/runs/run_manager.hpp"
@@ -141,22 +142,38 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
       io, crypto::sha256_hex(crypto::as_bytes(bootstrap.agent_key)),
       schedule_memory(schedule_store),
       [&runs](const scheduling::Fire& fire) { runs.schedule_run(fire); });
+  // Health checks run on their own worker threads; results travel the durable outbox like
+  // every other result (docs/architecture.md "Health checks").
+  health::SchedulerOptions health_options;
+  health_options.check.ca_file = bootstrap.ca_file;
+  health::HealthCheckScheduler health_checks(
+      io, std::move(health_options), [&reporter](backup::v1::HealthCheckResult result) {
+        backup::v1::Envelope envelope;
+        *envelope.mutable_health_check_result() = std::move(result);
+        try {
+          reporter.report(std::move(envelope));
+        } catch (const std::exception& e) {
+          kLog.error("cannot queue a health check result", {{"error", core::redact(e.what())}});
+        }
+      });
   config.on_change([&](const session::ConfigSnapshot& snapshot) {
     runs.config_changed();
     log_forwarder.set_level(session::forwarding_level(snapshot->advanced().log_level()));
+    health_checks.set_config(snapshot);
     scheduler.set_config(snapshot);
     forget_removed_jobs(schedule_store, *snapshot);
   });
   try {
     runs.recover();  // before any command can arrive
     scheduler.set_config(config.current());
+    health_checks.set_config(config.current());
     scheduler.set_enabled(schedule_store.agent_scheduling());  // catch-up runs now
   } catch (const std::exception& e) {
     kLog.error("cannot recover the runs of the previous start", {{"error", e.what()}});
     std::cerr << "backupy-agent: " << core::redact(e.what()) << "\n";
     return 1;
   }
-  AgentCommands commands(runs);
+  AgentCommands commands(runs, health_checks);
 
   session::SessionOptions options;
   options.bootstrap = bootstrap;
@@ -209,6 +226,7 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
     if (ec) return;
     kLog.info("shutting down", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
     scheduler.set_enabled(false);
+    health_checks.shutdown();
     runs.shutdown();
     session->stop(kCloseGrace, [&] {
       status->stop();

@@ -16,7 +16,15 @@ std::string display_url(const net::Url& url) {
 }
 
 std::string display_url(std::string_view text) {
-  return std::string(text.substr(0, text.find_first_of("?#")));
+  std::string shown(text.substr(0, text.find_first_of("?#")));
+  // A URL we could not parse may still carry user:password@ in its authority: drop it.
+  const std::size_t authority = shown.find("://");
+  const std::size_t from = authority == std::string::npos ? 0 : authority + 3;
+  const std::size_t end = std::min(shown.find('/', from), shown.size());
+  if (const std::size_t at = shown.rfind('@', end); at != std::string::npos && at >= from) {
+    shown.erase(from, at + 1 - from);
+  }
+  return shown;
 }
 
 std::string format_duration(std::chrono::milliseconds duration) {

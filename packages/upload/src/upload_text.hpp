@@ -13,7 +13,8 @@ namespace backupy::upload::detail {
 
 // scheme://host[:port]/path: the URL without its query (the presigned signature) or fragment.
 std::string display_url(const net::Url& url);
-// The same for a URL that may not parse: everything before the first '?' or '#'.
+// The same for a URL that may not parse: everything before the first '?' or '#', without a
+// user:password@ in front of the host.
 std::string display_url(std::string_view text);
 
 // "90s", "250ms": exact, never rounded (the control channel's wording).

@@ -12,6 +12,9 @@ TEST(UploadText, DisplayUrlDropsTheQueryString) {
   ASSERT_TRUE(url);
   EXPECT_EQ(display_url(*url), "https://s3.example.com:9000/b/k.blob");
   EXPECT_EQ(display_url("not a url?X-Amz-Signature=SECRET#frag"), "not a url");
+  EXPECT_EQ(display_url("http://user:pa55@host:81/path?q=1"), "http://host:81/path");
+  EXPECT_EQ(display_url("http://user:pa55@host"), "http://host");
+  EXPECT_EQ(display_url("https://host/a@b"), "https://host/a@b");  // '@' in the path stays
   const auto v6 = net::parse_url("http://[::1]:8080/b?sig");
   ASSERT_TRUE(v6);
   EXPECT_EQ(display_url(*v6), "http://[::1]:8080/b");
