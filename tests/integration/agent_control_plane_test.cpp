@@ -270,5 +270,45 @@ TEST_F(AgentControlPlaneTest, VersionJsonDescribesTheBuild) {
   EXPECT_FALSE(version["version"].get<std::string>().empty());
 }
 
+TEST_F(AgentControlPlaneTest, HealthCheckResultsReachTheControlPlane) {
+  ControlPlane cp(ws_, {});
+  // The control plane's own port is a listening TCP socket and serves /healthz over TLS with
+  // the test CA the agent trusts; port 9 on loopback is closed.
+  cp.reload(
+      "version: 2\n"
+      "targets:\n"
+      "  - {id: pg1, type: postgresql, connection: {host: db, port: 5432}}\n"
+      "health_checks:\n"
+      "  - {id: cp-tcp, type: tcp, target: \"127.0.0.1:" +
+      std::to_string(cp.port()) +
+      "\", interval_sec: 5, timeout_sec: 2}\n"
+      "  - {id: cp-https, type: https, target: \"" +
+      cp.url() +
+      "/healthz\", interval_sec: 5, timeout_sec: 2}\n"
+      "  - {id: closed, type: tcp, target: \"127.0.0.1:9\", interval_sec: 5, timeout_sec: 2}\n");
+  Agent agent(ws_, {.server_url = cp.url()});
+  agent.start();
+
+  auto result_of = [&](const std::string& check_id) {
+    return cp.log().wait_for(
+        [check_id](const Json& l) {
+          return l.value("type", "") == "health_check_result" &&
+                 l.value("check_id", "") == check_id;
+        },
+        20s);
+  };
+  const auto tcp = result_of("cp-tcp");
+  ASSERT_TRUE(tcp) << cp.log().dump_tail() << agent.log().dump_tail();
+  EXPECT_TRUE(tcp->value("ok", false)) << tcp->dump();
+  const auto https = result_of("cp-https");
+  ASSERT_TRUE(https) << cp.log().dump_tail();
+  EXPECT_TRUE(https->value("ok", false)) << https->dump();
+  EXPECT_EQ(https->value("status_code", 0), 200);
+  const auto closed = result_of("closed");
+  ASSERT_TRUE(closed) << cp.log().dump_tail();
+  EXPECT_FALSE(closed->value("ok", true));
+  EXPECT_FALSE(closed->value("error_message", "").empty()) << closed->dump();
+}
+
 }  // namespace
 }  // namespace backupy::testing
