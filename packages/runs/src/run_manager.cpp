@@ -108,7 +108,7 @@ class RunManager::Impl {
       } else if (auto problem = restart_problem(record, now)) {
         fail_recorded(record, *problem);
       } else {
-        start(run_from_record(record));
+        to_start.push_back(run_from_record(record));
         kLog.info(
             "queued run restarted",
             {{"job_id", record.job_id}, {"run_id", record.run_id}, {"attempt", record.attempt}});
