@@ -9,6 +9,10 @@
 // the tail of prometheus's log. Readiness takes ~0.3 s here, a few seconds on a loaded machine.
 // The destructor stops it (SIGTERM, SIGKILL after a grace period): RAII like every fixture.
 //
+// Prometheus 2.42 hands a new target list to its scrape manager only after a fixed 5 s
+// throttle (not configurable in this version), so the first scrape comes ~5-6 s after start,
+// whatever scrape_interval says. Start it early — before the agent — to overlap that wait.
+//
 // HTTP goes through the curl CLI, like the other fixtures' operator API calls.
 #include <chrono>
 #include <filesystem>
