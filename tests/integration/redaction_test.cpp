@@ -117,7 +117,7 @@ class RedactionTest : public ::testing::Test {
         " >&2\"]}\n"
         "  - {id: broken, target_id: pgdown, retention_days: 7, compression: zstd, "
         "encryption_enabled: true}\n"
-        "advanced: {log_level: debug, max_parallel_jobs: 2}\n";
+        "advanced: {log_level: debug}\n";
     return o;
   }
 
