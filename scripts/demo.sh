@@ -297,10 +297,17 @@ start_control_plane() {
 
 start_agent() {
   BACKUPY_SERVER_URL=$CP_URL BACKUPY_AGENT_KEY=$AGENT_KEY BACKUPY_STATE_DIR=$WORK/agent-state \
-    BACKUPY_CA_FILE=$CA_FILE BACKUPY_METRICS_LISTEN_ADDR="" \
+    BACKUPY_CA_FILE=$CA_FILE BACKUPY_METRICS_LISTEN_ADDR=127.0.0.1:0 \
     "$AGENT_BIN" run >"$WORK/agent.log" 2>&1 &
   PIDS+=($!)
   AGENT_PID=$!
+  # Port 0: the kernel picks a free port, which the agent logs.
+  local serving
+  serving=$(wait_for_line "$WORK/agent.log" '"msg":"serving /metrics and /healthz"' \
+    "$START_TIMEOUT_SEC" "$AGENT_PID") ||
+    fail "the agent $(not_ready "$AGENT_PID" "$START_TIMEOUT_SEC") (waiting for its /metrics)" \
+      "$WORK/agent.log"
+  METRICS_URL=http://127.0.0.1:$(json port <<<"$serving")/metrics
   # The job can only be dispatched to a registered agent (409 "offline" before that). A refused
   # key would only show as a long reconnect backoff: stop at the first auth_failed instead.
   local line
@@ -338,6 +345,17 @@ run_job() {
   DURATION_MS=$(grep -F '"type":"backup_completed"' "$WORK/cp.log" |
     grep -m1 -F "\"run_id\":\"$RUN_ID\"" | json duration_ms)
   [[ $DURATION_MS =~ ^[0-9]+$ ]] || fail "no backup_completed result for $RUN_ID" "$WORK/cp.log"
+}
+
+# The agent's own account of the run, as Prometheus would scrape it (docs/metrics.md).
+check_metrics() {
+  curl --silent --show-error --fail "$METRICS_URL" >"$WORK/metrics.txt" ||
+    fail "GET $METRICS_URL failed" "$WORK/agent.log"
+  LAST_SUCCESS=$(grep '^backupy_agent_last_success_timestamp_seconds{job_id="demo-nightly"' \
+    "$WORK/metrics.txt") || fail "the agent's /metrics has no last success for demo-nightly" \
+    "$WORK/metrics.txt"
+  grep -q '^backupy_agent_runs_total{job_id="demo-nightly",status="success"} 1$' \
+    "$WORK/metrics.txt" || fail "the agent's /metrics does not count the run" "$WORK/metrics.txt"
 }
 
 # `download` checks size and sha256 against what the agent reported; the file in the embedded
@@ -429,6 +447,8 @@ Backup demo OK in $(elapsed) s (build excluded).
   throughput    $throughput: the agent's dump, compress, encrypt and upload took $DURATION_MS ms
                 (fixed costs dominate at this size; ${RUN_WALL} s from \`run\` to success as the CLI polls)
   restored      sqlite3 .dump identical to the source, integrity_check ok
+  metrics       $LAST_SUCCESS
+                (the agent's /metrics; saved in metrics.txt; alert rules in docs/metrics.md)
 
 Where everything lives (kept; the control plane and the agent have been stopped):
   work dir      $WORK
@@ -477,6 +497,8 @@ main() {
   start_agent
   log "agent registered (BACKUPY_CA_FILE=$CA_FILE)"
   run_job
+  check_metrics
+  log "the agent's /metrics counts the run and its last success time"
   fetch_object
   log "downloaded $RUN_ID.bkpy with the CLI ($(human_size "$SIZE"); size and sha256 checked, same bytes as the store's file)"
   restore_and_verify

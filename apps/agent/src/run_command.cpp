@@ -33,6 +33,7 @@
 #include "backupy/state/state_db.hpp"
 #include "backupy/wire/capabilities.hpp"
 #include "commands.hpp"
+#include "metrics_bridge.hpp"
 #include "status_writer.hpp"
 
 namespace backupy::agent {
@@ -44,7 +45,8 @@ const core::Logger kLog("agent");
 // connection closes.
 constexpr std::chrono::milliseconds kCloseGrace{3000};
 
-runs::RunManagerOptions run_options(const config::BootstrapConfig& bootstrap) {
+runs::RunManagerOptions run_options(const config::BootstrapConfig& bootstrap,
+                                    metrics::AgentMetrics& agent_metrics) {
   runs::RunManagerOptions options;
   options.spool_dir = bootstrap.state_dir / "spool";
   options.work_dir = bootstrap.state_dir / "work";
@@ -58,6 +60,12 @@ runs::RunManagerOptions run_options(const config::BootstrapConfig& bootstrap) {
   options.upload.ca_file = bootstrap.ca_file;
   options.upload.allow_insecure = bootstrap.allow_insecure;
   options.upload.env = config::process_env();
+  options.on_run_ended = [&agent_metrics](const runs::RunEnded& run) {
+    agent_metrics.run_finished(finished_run(run));
+  };
+  options.on_upload_retries = [&agent_metrics](std::uint64_t retries) {
+    agent_metrics.upload_retried(retries);
+  };
   return options;
 }
 
@@ -120,6 +128,9 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
 
   boost::asio::io_context io;
   hostinfo::MetricsSampler metrics(bootstrap.state_dir);
+  // Prometheus (docs/metrics.md); fed by the components below, served by the endpoint.
+  metrics::AgentMetrics agent_metrics(core::kVersion, core::kCommit);
+  record_config(agent_metrics, *config.current(), config.version());
   std::unique_ptr<session::Session> session;
   session::ResultReporter reporter(outbox, [&session] {
     if (session) session->wake_outbox();
@@ -131,7 +142,8 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
       {.post = [&io](std::function<void()> flush) { boost::asio::post(io, std::move(flush)); }});
   log_forwarder.set_level(session::forwarding_level(config.current()->advanced().log_level()));
   runs::RunManager runs(
-      io, run_options(bootstrap), *db, journal, drivers, [&config] { return config.current(); },
+      io, run_options(bootstrap, agent_metrics), *db, journal, drivers,
+      [&config] { return config.current(); },
       [&reporter](backup::v1::Envelope envelope) { reporter.report(std::move(envelope)); });
   // agent_cron.v1: the agent schedules its own jobs when the server negotiated it; the mode is
   // remembered, so a restart while the control plane is down keeps the schedule running.
@@ -147,7 +159,9 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
   health::SchedulerOptions health_options;
   health_options.check.ca_file = bootstrap.ca_file;
   health::HealthCheckScheduler health_checks(
-      io, std::move(health_options), [&reporter](backup::v1::HealthCheckResult result) {
+      io, std::move(health_options),
+      [&reporter, &agent_metrics](backup::v1::HealthCheckResult result) {
+        record_health_check(agent_metrics, result);
         backup::v1::Envelope envelope;
         *envelope.mutable_health_check_result() = std::move(result);
         try {
@@ -158,6 +172,7 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
       });
   config.on_change([&](const session::ConfigSnapshot& snapshot) {
     runs.config_changed();
+    record_config(agent_metrics, *snapshot, config.version());
     log_forwarder.set_level(session::forwarding_level(snapshot->advanced().log_level()));
     health_checks.set_config(snapshot);
     scheduler.set_config(snapshot);
@@ -181,7 +196,8 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
   options.identity = identity;
   options.capabilities = agent_capabilities();
   std::unique_ptr<StatusWriter> status;
-  options.on_state_change = [&status] {
+  options.on_state_change = [&status, &session, &agent_metrics] {
+    if (session) record_session(agent_metrics, session->status());
     if (status) status->refresh();
   };
   options.on_registered = [&](const std::vector<std::string>& server_capabilities) {
@@ -221,11 +237,17 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
     return s;
   });
 
+  const std::unique_ptr<metrics::MetricsEndpoint> metrics_endpoint = start_metrics_endpoint(
+      io, bootstrap.metrics_listen_addr,
+      {.metrics = [&] { return agent_metrics.expose(scrape_state(runs, outbox, log_forwarder)); },
+       .healthz = [&] { return healthz_json(session->status(), config.version()); }});
+
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
     if (ec) return;
     kLog.info("shutting down", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
     scheduler.set_enabled(false);
+    if (metrics_endpoint) metrics_endpoint->close();
     health_checks.shutdown();
     runs.shutdown();
     session->stop(kCloseGrace, [&] {

@@ -71,7 +71,7 @@ class RunManager::Impl {
         journal_(journal),
         drivers_(drivers),
         config_(std::move(config)),
-        report_(std::move(report)),
+        report_(observed(std::move(report))),
         dump_slots_([this] { return config_()->advanced().max_parallel_jobs(); }),
         upload_slots_([this] { return options_.max_parallel_uploads; }),
         services_{.options = options_,
@@ -93,6 +93,38 @@ class RunManager::Impl {
     if (!options.now_ms) options.now_ms = [] { return core::now_ms(); };
     if (!options.wrap_dek) options.wrap_dek = detail::default_wrap_dek;
     return options;
+  }
+
+  // report, plus on_run_ended for terminal JobUpdates. Reports of a terminal state are made
+  // right after the journal's transition, in its transaction: the record read here is final.
+  ReportFn observed(ReportFn report) {
+    if (!options_.on_run_ended) return report;
+    return [this, report = std::move(report)](backup::v1::Envelope envelope) {
+      if (envelope.has_job_update()) {
+        if (auto ended = run_ended(envelope.job_update())) options_.on_run_ended(*ended);
+      }
+      report(std::move(envelope));
+    };
+  }
+
+  std::optional<RunEnded> run_ended(const backup::v1::JobUpdate& update) const {
+    const auto status = update.status();
+    if (status != backup::v1::SUCCESS && status != backup::v1::FAILED &&
+        status != backup::v1::CANCELLED) {
+      return std::nullopt;
+    }
+    RunEnded ended{.job_id = update.job_id(), .status = status};
+    const auto record = journal_.get(update.run_id());
+    ended.finished_ms = record && record->finished_ms ? record->finished_ms : options_.now_ms();
+    if (!record) return ended;
+    ended.target_id = record->target_id;
+    const std::uint64_t started = record->started_ms ? record->started_ms : record->created_ms;
+    ended.duration_ms = ended.finished_ms > started ? ended.finished_ms - started : 0;
+    if (record->spool) {
+      ended.raw_bytes = record->spool->raw_bytes;
+      ended.stored_bytes = record->spool->stored_bytes;
+    }
+    return ended;
   }
 
   void recover() {
@@ -273,6 +305,8 @@ class RunManager::Impl {
   std::size_t queue_depth() const {
     return journal_.in_states({RunState::queued, RunState::spooled}).size();
   }
+
+  std::uint64_t spool_bytes() const { return detail::spool_usage(options_.spool_dir); }
 
   backup::v1::Ack cancel_job(const std::string& job_id) {
     std::size_t cancelled = 0;
@@ -688,6 +722,9 @@ void RunManager::request_missing_credentials() {
 }
 std::size_t RunManager::queue_depth() const {
   return impl_->queue_depth();
+}
+std::uint64_t RunManager::spool_bytes() const {
+  return impl_->spool_bytes();
 }
 void RunManager::config_changed() {
   impl_->config_changed();

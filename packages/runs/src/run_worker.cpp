@@ -376,6 +376,9 @@ class Worker {
           current.expires_at_ms = fresh.expires_at_ms;
           return true;
         });
+    if (outcome.attempts > 1 && s_.options.on_upload_retries) {
+      s_.options.on_upload_retries(outcome.attempts - 1);
+    }
     if (outcome.cancelled) throw stream::Cancelled();
     if (!outcome.ok) throw RunFailure(outcome.error);
   }

@@ -499,5 +499,48 @@ TEST_F(RunManagerTest, ADamagedSpoolFileIsNotUploaded) {
   EXPECT_EQ(working.connections(), 0);
 }
 
+// ---- observers (the agent's metrics) ----------------------------------------
+
+TEST_F(RunManagerTest, EveryTerminalReportReachesTheObserversWithItsFigures) {
+  std::mutex mutex;
+  std::vector<RunEnded> ended;
+  std::uint64_t retries = 0;
+  options_.on_run_ended = [&](const RunEnded& run) {
+    std::lock_guard lock(mutex);
+    ended.push_back(run);
+  };
+  options_.on_upload_retries = [&](std::uint64_t n) {
+    std::lock_guard lock(mutex);
+    retries += n;
+  };
+  TestHttpServer server({Reply{.status = 503}, Reply{}});
+  start_manager();
+  submit(command("lite-job", "run-ok", server));
+  ASSERT_EQ(final_update("run-ok").status(), backup::v1::SUCCESS);
+  synthetic_.fail_with = "pg_dump: error: connection to server lost";
+  submit(command("syn-job", "run-fail", server));
+  ASSERT_EQ(final_update("run-fail").status(), backup::v1::FAILED);
+  submit(command("nope", "run-refused", server));
+  ASSERT_EQ(final_update("run-refused").status(), backup::v1::FAILED);
+
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(ended.size(), 3u);
+  const auto done = completion_of("run-ok");
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(ended[0].job_id, "lite-job");
+  EXPECT_EQ(ended[0].target_id, "lite");
+  EXPECT_EQ(ended[0].status, backup::v1::SUCCESS);
+  EXPECT_EQ(ended[0].stored_bytes, done->size_bytes());
+  EXPECT_GT(ended[0].raw_bytes, 0u);
+  EXPECT_GT(ended[0].finished_ms, 0u);
+  EXPECT_EQ(ended[1].job_id, "syn-job");
+  EXPECT_EQ(ended[1].target_id, "syn");
+  EXPECT_EQ(ended[1].status, backup::v1::FAILED);
+  EXPECT_EQ(ended[1].stored_bytes, 0u);
+  EXPECT_EQ(ended[2].job_id, "nope");
+  EXPECT_EQ(ended[2].status, backup::v1::FAILED);
+  EXPECT_EQ(retries, 1u);
+}
+
 }  // namespace
 }  // namespace backupy::runs

@@ -60,6 +60,17 @@ class io_context;
 
 namespace backupy::runs {
 
+// A run that reached a terminal state (for the agent's metrics).
+struct RunEnded {
+  std::string job_id;
+  std::string target_id;
+  backup::v1::JobStatus status = backup::v1::FAILED;  // SUCCESS, FAILED or CANCELLED
+  std::uint64_t duration_ms = 0;   // from the start of its last attempt (or its creation)
+  std::uint64_t raw_bytes = 0;     // dump bytes, when it got that far
+  std::uint64_t stored_bytes = 0;  // blob bytes, when it got that far
+  std::uint64_t finished_ms = 0;
+};
+
 struct RunManagerOptions {
   std::filesystem::path spool_dir;  // finished blobs waiting for upload (0700)
   std::filesystem::path work_dir;   // drivers' private scratch space (0700), wiped at start-up
@@ -81,6 +92,13 @@ struct RunManagerOptions {
   using WrapDekFn = std::function<std::vector<std::uint8_t>(std::span<const std::uint8_t, 32> dek,
                                                             const backup::v1::KeyWrappingKey& key)>;
   WrapDekFn wrap_dek;
+  // Observers (the agent's metrics); optional, must be quick and thread-safe: they are called
+  // on worker threads and on the control thread.
+  // Each terminal JobUpdate, as it is reported (refusals at admission and failures found at
+  // start-up included, so the counts match what the control plane hears).
+  std::function<void(const RunEnded&)> on_run_ended;
+  // PUT attempts beyond the first within one upload.
+  std::function<void(std::uint64_t retries)> on_upload_retries;
 };
 
 using ConfigSource = std::function<std::shared_ptr<const backup::v1::AgentConfig>()>;
@@ -136,6 +154,9 @@ class RunManager {
   // Runs in the disk-backed queue: waiting for a dump slot, the maintenance window or a
   // retry, or spooled and waiting for their upload (AgentMetrics.queue_depth).
   std::size_t queue_depth() const;
+  // Bytes of the files in the spool directory (finished blobs waiting for upload, and the one
+  // being written).
+  std::uint64_t spool_bytes() const;
 
   // The config changed (max_parallel_jobs may have grown): wakes queued runs.
   void config_changed();
