@@ -3,8 +3,8 @@
 // presigned URL's signature, the run's data key, the S3 secret — runs against the real control
 // plane with AdvancedSettings.log_level debug, so every agent line also travels as a LogEvent.
 // None of the secrets may appear in the agent's stdout or stderr, in the LogEvents the control
-// plane received (its log and its catalog, payload included), in its own log, or in the
-// operator API's answers.
+// plane received (its log and its catalog, payload included), in its own log, in the
+// operator API's answers, or in what the agent's metrics endpoint serves.
 //
 // The secrets really pass through the logging paths, so a broken redactor fails the test: a
 // post hook prints the password and the agent key (its output tail becomes a LogEvent field),
@@ -17,6 +17,7 @@
 #include <cctype>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backup/v1/agent.pb.h"
@@ -25,6 +26,7 @@
 #include "backupy/state/state_db.hpp"
 #include "backupy/test_support/db_servers.hpp"
 #include "fixtures.hpp"
+#include "prometheus_server.hpp"  // http_get
 
 namespace backupy::testing {
 namespace {
@@ -161,9 +163,11 @@ TEST_F(RedactionTest, NoSecretReachesLogsLogEventsOrTheOperatorApi) {
   const int closed_port = test_support::pick_free_port();
   const ControlPlaneOptions cp_options = options(s3.endpoint(), closed_port);
   ControlPlane cp(ws_, cp_options);
+  const std::string metrics_addr = "127.0.0.1:" + std::to_string(test_support::pick_free_port());
   Agent agent(ws_, AgentOptions{.server_url = cp.url(),
                                 .agent_key = cp_options.agent_key,
-                                .extra_env = {{"BACKUPY_HOOKS", "enabled"}}});
+                                .extra_env = {{"BACKUPY_HOOKS", "enabled"},
+                                              {"BACKUPY_METRICS_LISTEN_ADDR", metrics_addr}}});
   agent.start();
   ASSERT_TRUE(cp.log().wait_for(event_is("register"), 20s)) << cp.log().dump_tail();
 
@@ -201,6 +205,20 @@ TEST_F(RedactionTest, NoSecretReachesLogsLogEventsOrTheOperatorApi) {
                                   cp.api("GET", "/v1/runs/" + broken_id, kAdminToken).body +
                                   cp.api("GET", "/v1/runs?limit=50", kAdminToken).body +
                                   cp.api("GET", "/v1/agents", kAdminToken).body;
+  // What the agent's metrics endpoint serves, once both runs ended there.
+  const auto metrics_show_both_runs = [&] {
+    const HttpReply reply = http_get("http://" + metrics_addr + "/metrics");
+    return reply.status == 200 &&
+           reply.body.find("job_id=\"broken\",status=\"failed\"") != std::string::npos &&
+           reply.body.find("job_id=\"orders\",status=\"success\"") != std::string::npos;
+  };
+  const auto metrics_deadline = std::chrono::steady_clock::now() + 10s;
+  while (!metrics_show_both_runs() && std::chrono::steady_clock::now() < metrics_deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  const std::string exposition = http_get("http://" + metrics_addr + "/metrics").body +
+                                 http_get("http://" + metrics_addr + "/healthz").body;
+  EXPECT_TRUE(metrics_show_both_runs()) << exposition;
   const std::string dek_base64 = data_key_claim(cp, run_id);
   const std::string dek = decode_base64(dek_base64);
   ASSERT_EQ(dek.size(), 32u) << dek_base64;
@@ -248,6 +266,7 @@ TEST_F(RedactionTest, NoSecretReachesLogsLogEventsOrTheOperatorApi) {
       {"control plane log", cp.log().raw()},
       {"control plane stderr", slurp(cp.process().stderr_file())},
       {"operator API", api_answers},
+      {"agent /metrics and /healthz", exposition},
   };
   const std::vector<std::pair<std::string, std::string>> secrets = {
       {"target password", kPassword},
