@@ -70,11 +70,22 @@ TEST_F(ObservabilityTest, PrometheusSeesTheAgentUpAndItsLastSuccessfulBackup) {
   agent.start();
   ASSERT_TRUE(cp.log().wait_for(event_is("register"), 20s)) << cp.log().dump_tail();
 
-  // The control loop answers /healthz.
-  const HttpReply health = get_when_up("http://" + metrics_addr + "/healthz", 10s);
+  // The control loop answers /healthz, and knows it is online with config version 1 (the
+  // RegisterAck may still be on its way when the control plane logged the register).
+  const std::string healthz_url = "http://" + metrics_addr + "/healthz";
+  HttpReply health = get_when_up(healthz_url, 10s);
+  const auto health_deadline = std::chrono::steady_clock::now() + 10s;
+  while (health.status == 200 &&
+         Json::parse(health.body, nullptr, false).value("connection", "") != "online" &&
+         std::chrono::steady_clock::now() < health_deadline) {
+    std::this_thread::sleep_for(100ms);
+    health = http_get(healthz_url);
+  }
   ASSERT_EQ(health.status, 200) << health.body << agent.log().dump_tail();
   const Json health_json = Json::parse(health.body, nullptr, false);
   EXPECT_EQ(health_json.value("status", ""), "ok") << health.body;
+  EXPECT_EQ(health_json.value("connection", ""), "online") << health.body;
+  EXPECT_EQ(health_json.value("config_version", 0), 1) << health.body;
   EXPECT_EQ(http_get("http://" + metrics_addr + "/no-such-path").status, 404);
 
   // A full backup of job "orders" (target "lite").
@@ -97,6 +108,9 @@ TEST_F(ObservabilityTest, PrometheusSeesTheAgentUpAndItsLastSuccessfulBackup) {
   ASSERT_EQ(sample_value(scraped), 1) << scraped.dump() << prometheus.log_tail();
   const Json up = prometheus.wait_for("backupy_agent_up", one_sample_equal_to(1), 5s);
   EXPECT_EQ(sample_value(up), 1) << up.dump();
+  const Json online = prometheus.wait_for("backupy_agent_connection_state{state=\"online\"}",
+                                          one_sample_equal_to(1), 5s);
+  EXPECT_EQ(sample_value(online), 1) << online.dump();
 
   // The last success of job "orders" on target "lite", at a time inside this test's window.
   const Json last_success = prometheus.wait_for(
