@@ -195,7 +195,16 @@ void prepare_agent_run_result(ServerState& state, const std::string& agent_id,
     return;
   }
   const backup::v1::BackupCompleted& done = envelope.backup_completed();
-  if (done.encrypted_dek().empty()) return;
+  if (done.encrypted_dek().empty()) {
+    // Without its key an encrypted blob is lost: the run must not count as a backup.
+    const backup::v1::BackupJobSpec* job = agent_job(state, agent_id, run->job_id);
+    if (!run->dek_known && job != nullptr && job->encryption_enabled()) {
+      fail_unusable_dek(state, *run,
+                        "BackupCompleted carries no wrapped data key, but job " + run->job_id +
+                            " is encrypted: the backup could never be decrypted");
+    }
+    return;
+  }
   if (const std::string problem =
           take_wrapped_dek(state, *run, done.dek_kms_id(), done.encrypted_dek());
       !problem.empty() && !run->dek_known) {

@@ -73,6 +73,29 @@ TEST_F(AgentRunsTest, AJobUpdateOfAnUnknownRunAdoptsItAndBackupCompletedBringsTh
   EXPECT_EQ(logs_.events("dek_mismatch").size(), 1u);
 }
 
+TEST_F(AgentRunsTest, ACompletionWithoutAKeyFailsAnEncryptedJobsRunOnly) {
+  ServerConfig config = *state_.config;
+  config.agents[0].config.mutable_jobs(0)->set_encryption_enabled(true);  // agent-1 "nightly"
+  state_.config = std::make_shared<const ServerConfig>(config);
+  state_.registry = AgentRegistry(config.agents);
+
+  prepare_agent_run_result(state_, "agent-1", completed("arun-5", {}, ""));
+  const RunRecord* run = state_.runs.find("arun-5");
+  ASSERT_NE(run, nullptr);
+  EXPECT_EQ(run->status, RunStatus::failed);
+  EXPECT_EQ(run->error,
+            "cannot use the data key of agent run arun-5: BackupCompleted carries no wrapped "
+            "data key, but job nightly is encrypted: the backup could never be decrypted");
+
+  // An unencrypted job's run needs no key.
+  config.agents[0].config.mutable_jobs(0)->set_encryption_enabled(false);
+  state_.config = std::make_shared<const ServerConfig>(config);
+  state_.registry = AgentRegistry(config.agents);
+  prepare_agent_run_result(state_, "agent-1", completed("arun-6", {}, ""));
+  ASSERT_NE(state_.runs.find("arun-6"), nullptr);
+  EXPECT_NE(state_.runs.find("arun-6")->status, RunStatus::failed);
+}
+
 TEST_F(AgentRunsTest, OnlyAgentCronAgentsAndTheirOwnJobsAdopt) {
   Envelope update;
   *update.mutable_job_update() = testing::job_update("arun-2", backup::v1::RUNNING);

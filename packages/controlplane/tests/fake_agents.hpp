@@ -47,4 +47,17 @@ inline AgentEntry agent_with_jobs(const std::string& id, std::initializer_list<s
   return entry;
 }
 
+// S3 storage at a local endpoint that nothing needs to answer (presigning is offline).
+inline StorageConfig s3_storage(std::string secret_access_key) {
+  StorageConfig storage;
+  storage.type = StorageType::s3;
+  storage.endpoint = "http://127.0.0.1:9000";
+  storage.region = "us-east-1";
+  storage.bucket = "backups";
+  storage.access_key_id = "AKIDEXAMPLE";
+  storage.secret_access_key = std::move(secret_access_key);
+  storage.url_ttl_sec = 900;
+  return storage;
+}
+
 }  // namespace backupy::controlplane::testing

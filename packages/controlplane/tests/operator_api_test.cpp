@@ -39,15 +39,7 @@ class OperatorApiTest : public ::testing::Test {
     config_.agents = {agent("agent-1", {"nightly", "shared", "odd/job"}),
                       agent("agent-2", {"weekly", "shared"})};
     config_.admin_token_sha256 = {hash_agent_key("other-token"), hash_agent_key(kAdminToken)};
-    StorageConfig storage;
-    storage.type = StorageType::s3;
-    storage.endpoint = "http://127.0.0.1:9000";
-    storage.region = "us-east-1";
-    storage.bucket = "backups";
-    storage.access_key_id = "AKIDEXAMPLE";
-    storage.secret_access_key = std::string(kStorageSecret);
-    storage.url_ttl_sec = 900;
-    config_.storage = storage;
+    config_.storage = testing::s3_storage(std::string(kStorageSecret));
     agents_.online_ids = {"agent-1", "agent-2"};
   }
 

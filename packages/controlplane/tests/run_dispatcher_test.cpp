@@ -22,15 +22,7 @@ class RunDispatcherTest : public ::testing::Test {
   RunDispatcherTest() {
     config_.agents = {testing::agent_with_jobs("agent-1", {"a", "b", "c", "d"}),
                       testing::agent_with_jobs("agent-2", {"e"})};
-    StorageConfig storage;
-    storage.type = StorageType::s3;
-    storage.endpoint = "http://127.0.0.1:9000";
-    storage.region = "us-east-1";
-    storage.bucket = "backups";
-    storage.access_key_id = "AKIDEXAMPLE";
-    storage.secret_access_key = "dispatcher-test-secret";
-    storage.url_ttl_sec = 900;
-    config_.storage = storage;
+    config_.storage = testing::s3_storage("dispatcher-test-secret");
     config_.scheduling.max_waiting_runs_per_agent = 3;
     config_.scheduling.waiting_run_ttl_sec = 600;
   }

@@ -11,7 +11,10 @@ state::OutboxClass outbox_class_for(const backup::v1::Envelope& envelope) {
       const auto status = envelope.job_update().status();
       const bool final = status == backup::v1::SUCCESS || status == backup::v1::FAILED ||
                          status == backup::v1::CANCELLED;
-      return final ? state::OutboxClass::terminal : state::OutboxClass::progress;
+      // A QUEUED update of attempt 2+ announces a retry and carries the failure that caused
+      // it: a result of the failed attempt, never dropped (at most max_attempts per run).
+      const bool retry = status == backup::v1::QUEUED && envelope.job_update().attempt() > 1;
+      return final || retry ? state::OutboxClass::terminal : state::OutboxClass::progress;
     }
     case Envelope::kHealthCheckResult: return state::OutboxClass::health;
     case Envelope::kDiscoveryReport: return state::OutboxClass::discovery;

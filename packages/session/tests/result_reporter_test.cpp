@@ -19,6 +19,10 @@ TEST(OutboxClassTest, FinalJobUpdatesAndCompletionsAreTerminal) {
   EXPECT_EQ(outbox_class_for(job_update(backup::v1::FAILED)), OutboxClass::terminal);
   EXPECT_EQ(outbox_class_for(job_update(backup::v1::CANCELLED)), OutboxClass::terminal);
   EXPECT_EQ(outbox_class_for(job_update(backup::v1::RUNNING)), OutboxClass::progress);
+  EXPECT_EQ(outbox_class_for(job_update(backup::v1::QUEUED)), OutboxClass::progress);
+  backup::v1::Envelope retry = job_update(backup::v1::QUEUED);
+  retry.mutable_job_update()->set_attempt(2);  // announces a retry after a failed attempt
+  EXPECT_EQ(outbox_class_for(retry), OutboxClass::terminal);
   backup::v1::Envelope done;
   done.mutable_backup_completed();
   EXPECT_EQ(outbox_class_for(done), OutboxClass::terminal);

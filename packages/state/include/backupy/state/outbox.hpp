@@ -22,7 +22,7 @@
 namespace backupy::state {
 
 enum class OutboxClass : int {
-  terminal = 0,   // BackupCompleted, final JobUpdate, RestoreUpdate: never dropped
+  terminal = 0,   // BackupCompleted, final or retry JobUpdate, RestoreUpdate: never dropped
   progress = 1,   // non-final JobUpdate
   health = 2,     // HealthCheckResult
   discovery = 3,  // DiscoveryReport (latest only)
