@@ -33,6 +33,7 @@
 #include "backupy/state/state_db.hpp"
 #include "backupy/wire/capabilities.hpp"
 #include "commands.hpp"
+#include "discovery_setup.hpp"
 #include "status_writer.hpp"
 
 namespace backupy::agent {
@@ -174,12 +175,19 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
     return 1;
   }
   AgentCommands commands(runs, health_checks);
+  // Docker discovery on its own threads; each report reaches the control thread here.
+  const auto discovery = start_discovery(bootstrap, io, [&reporter](backup::v1::DiscoveryReport r) {
+    queue_discovery_report(reporter, std::move(r));
+  });
 
   session::SessionOptions options;
   options.bootstrap = bootstrap;
   options.agent_version = std::string(core::kVersion);
   options.identity = identity;
-  options.capabilities = agent_capabilities();
+  options.capabilities = agent_capabilities(discovery != nullptr);
+  options.docker_version = [&discovery] {
+    return discovery ? discovery->daemon_version() : std::string();
+  };
   std::unique_ptr<StatusWriter> status;
   options.on_state_change = [&status] {
     if (status) status->refresh();
@@ -227,6 +235,7 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
     kLog.info("shutting down", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
     scheduler.set_enabled(false);
     health_checks.shutdown();
+    if (discovery) discovery->stop();
     runs.shutdown();
     session->stop(kCloseGrace, [&] {
       status->stop();
