@@ -175,7 +175,8 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
     return 1;
   }
   AgentCommands commands(runs, health_checks);
-  // Docker discovery on its own threads; each report reaches the control thread here.
+  // Docker discovery on its own threads; each report reaches the control thread here
+  // (report.containers_size() is the number of discovered database containers).
   const auto discovery = start_discovery(bootstrap, io, [&reporter](backup::v1::DiscoveryReport r) {
     queue_discovery_report(reporter, std::move(r));
   });

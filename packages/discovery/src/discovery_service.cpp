@@ -87,6 +87,9 @@ void DiscoveryService::run_pass(docker::EngineClient& client, std::stop_token st
   } catch (const DiscoveryError& e) {
     // The daemon answered, but not with what discovery needs: worth a line every time.
     kLog.warn("discovery pass failed", {{"reason", reason}, {"error", e.what()}});
+  } catch (const std::exception& e) {
+    // Nothing may escape a worker thread (std::terminate); the next trigger tries again.
+    kLog.error("discovery pass failed", {{"reason", reason}, {"error", e.what()}});
   }
 }
 
@@ -109,7 +112,8 @@ void DiscoveryService::event_loop(std::stop_token stop) {
           },
           stop);
       return;  // only once stop was requested
-    } catch (const docker::DockerError& e) {
+    } catch (const std::exception& e) {
+      // DockerError in practice; anything else is treated alike rather than escaping the thread.
       if (stop.stop_requested()) return;
       note_unreachable(e.what());
       lost = true;
