@@ -3,7 +3,8 @@
 // (see the top of that file) on a unix socket in a private temp directory. It
 // is a test double — no Docker engine can run here — that speaks the real wire
 // format (/_ping, /version, exec create/start/inspect, 8-byte-header frames)
-// and container list/inspect answers from JSON fixtures,
+// and container list/inspect answers from JSON fixtures, a never-ending /events
+// stream with test-only admin routes to inject events and change the running set,
 // and runs each exec's command locally, with PATH from `image_path` overridden
 // by the exec's Env, and logs every exec's Cmd and Env for assertions.
 #include <chrono>
