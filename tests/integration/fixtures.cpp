@@ -300,6 +300,9 @@ std::map<std::string, std::string> Agent::env() const {
       {"BACKUPY_CA_FILE", (ws_.pki() / "ca.crt").string()},
       {"BACKUPY_LOG_LEVEL", "debug"},
       {"BACKUPY_METRICS_LISTEN_ADDR", ""},
+      // Off unless a test is about it: its reports and its "no Docker here" warning (a LogEvent
+      // upstream) would add results to tests that count them (discovery_test.cpp turns it on).
+      {"BACKUPY_DISABLE_DISCOVERY", "true"},
   };
   for (const auto& [key, value] : options_.extra_env) env[key] = value;
   return env;

@@ -145,6 +145,8 @@ class ControlPlane {
 struct AgentOptions {
   std::string server_url;
   std::string agent_key = agent_key_for("agent-1");
+  // Added to (and overriding) the defaults of Agent::env(): debug logs, no metrics listener,
+  // discovery off (BACKUPY_DISABLE_DISCOVERY=true).
   std::map<std::string, std::string> extra_env;
 };
 

@@ -33,6 +33,7 @@
 #include "backupy/state/state_db.hpp"
 #include "backupy/wire/capabilities.hpp"
 #include "commands.hpp"
+#include "discovery_setup.hpp"
 #include "metrics_bridge.hpp"
 #include "status_writer.hpp"
 
@@ -189,12 +190,22 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
     return 1;
   }
   AgentCommands commands(runs, health_checks);
+  // Docker discovery on its own threads; each report reaches the control thread here
+  // (report.containers_size() is the number of discovered database containers).
+  const auto discovery =
+      start_discovery(bootstrap, io, [&reporter, &agent_metrics](backup::v1::DiscoveryReport r) {
+        agent_metrics.set_discovered_containers(static_cast<std::uint64_t>(r.containers_size()));
+        queue_discovery_report(reporter, std::move(r));
+      });
 
   session::SessionOptions options;
   options.bootstrap = bootstrap;
   options.agent_version = std::string(core::kVersion);
   options.identity = identity;
-  options.capabilities = agent_capabilities();
+  options.capabilities = agent_capabilities(discovery != nullptr);
+  options.docker_version = [&discovery] {
+    return discovery ? discovery->daemon_version() : std::string();
+  };
   std::unique_ptr<StatusWriter> status;
   options.on_state_change = [&status, &session, &agent_metrics] {
     if (session) record_session(agent_metrics, session->status());
@@ -249,6 +260,7 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
     scheduler.set_enabled(false);
     if (metrics_endpoint) metrics_endpoint->close();
     health_checks.shutdown();
+    if (discovery) discovery->stop();
     runs.shutdown();
     session->stop(kCloseGrace, [&] {
       status->stop();

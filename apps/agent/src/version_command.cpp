@@ -11,7 +11,7 @@ namespace backupy::agent {
 
 // The v1 capability strings name what the build can dump ("pg_dump",
 // "mysqldump"), so they follow the registered engines.
-std::vector<std::string> agent_capabilities() {
+std::vector<std::string> agent_capabilities(bool docker_discovery) {
   const drivers::DriverRegistry engines = drivers::builtin_drivers();
   std::vector<std::string> capabilities = {std::string(wire::kCapDeliveryAck),
                                            std::string(wire::kCapAgentCron)};
@@ -19,6 +19,7 @@ std::vector<std::string> agent_capabilities() {
   if (engines.supports(backup::v1::MYSQL) || engines.supports(backup::v1::MARIADB)) {
     capabilities.emplace_back("mysqldump");
   }
+  if (docker_discovery) capabilities.emplace_back(wire::kCapDockerDiscovery);
   return capabilities;
 }
 
@@ -33,7 +34,7 @@ int print_version(bool json) {
       {"name", "backupy-agent"}, {"version", core::kVersion},
       {"commit", core::kCommit}, {"build_type", core::kBuildType},
       {"os", identity.os},       {"arch", identity.arch},
-      {"protocol", "backup.v1"}, {"capabilities", agent_capabilities()},
+      {"protocol", "backup.v1"}, {"capabilities", agent_capabilities(true)},
   };
   std::cout << out.dump() << "\n";
   return 0;

@@ -105,6 +105,14 @@ std::variant<BootstrapConfig, std::vector<std::string>> load_bootstrap(const Env
     config.docker_socket = *socket;
   }
 
+  const auto no_discovery = lookup(env, "DISABLE_DISCOVERY").value_or("");
+  if (is_true(no_discovery)) {
+    config.discovery_enabled = false;
+  } else if (!is_false(no_discovery)) {
+    problems.push_back("BACKUPY_DISABLE_DISCOVERY must be true, false, 1, 0, yes or no (got \"" +
+                       no_discovery.substr(0, 40) + "\")");
+  }
+
   if (auto metrics = lookup(env, "METRICS_LISTEN_ADDR")) {
     if (!metrics->empty() && !is_listen_addr(*metrics)) {
       problems.push_back("BACKUPY_METRICS_LISTEN_ADDR must be host:port (or empty to disable)");

@@ -135,5 +135,26 @@ TEST(BootstrapTest, PicksUpProxyUnlessNoProxyMatches) {
   EXPECT_FALSE(config_of(env).proxy.has_value());
 }
 
+TEST(BootstrapTest, DiscoveryIsOnUnlessDisabledAndTheSwitchIsParsedStrictly) {
+  FakeEnv env{{{"BACKUPY_SERVER_URL", "https://cp"}, {"BACKUPY_AGENT_KEY", kKey}}};
+  EXPECT_TRUE(config_of(env).discovery_enabled);
+  for (const char* off : {"true", "1", "yes", "TRUE"}) {
+    env.vars["BACKUPY_DISABLE_DISCOVERY"] = off;
+    EXPECT_FALSE(config_of(env).discovery_enabled) << off;
+  }
+  for (const char* on : {"false", "0", "no", ""}) {
+    env.vars["BACKUPY_DISABLE_DISCOVERY"] = on;
+    EXPECT_TRUE(config_of(env).discovery_enabled) << on;
+  }
+  env.vars.erase("BACKUPY_DISABLE_DISCOVERY");
+  env.vars["BACKUP_DISABLE_DISCOVERY"] = "yes";  // the legacy name
+  EXPECT_FALSE(config_of(env).discovery_enabled);
+  env.vars["BACKUPY_DISABLE_DISCOVERY"] = "disabled";
+  const auto problems = problems_of(env);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0],
+            "BACKUPY_DISABLE_DISCOVERY must be true, false, 1, 0, yes or no (got \"disabled\")");
+}
+
 }  // namespace
 }  // namespace backupy::config

@@ -10,6 +10,8 @@
 #include <thread>
 #include <utility>
 
+#include "backupy/core/percent.hpp"
+#include "backupy/docker/container_events.hpp"
 #include "backupy/docker/frame_demuxer.hpp"
 #include "http_response.hpp"
 #include "unix_connection.hpp"
@@ -24,7 +26,8 @@ constexpr std::size_t kMaxHead = 64 * 1024;
 constexpr std::size_t kMaxBody = 16 * 1024 * 1024;
 constexpr std::size_t kReadSize = 64 * 1024;
 
-// Thrown inside exec() when the stop token ended an exchange; never escapes.
+// Thrown by an Exchange when the stop token ended it; call() turns it into
+// a DockerError, so it never escapes.
 struct Stopped {};
 
 struct Response {
@@ -76,7 +79,8 @@ std::string daemon_message(const std::string& body) {
 
 // One HTTP exchange on its own connection. upgrade: the exec-start request,
 // whose 101/200 answer turns the connection into the raw exec stream; its
-// bytes after the head go to on_stream until EOF.
+// bytes after the head go to on_stream until EOF. on_body (the event stream):
+// a 2xx body is handed on as it arrives, de-chunked, without a deadline.
 class Exchange {
  public:
   Exchange(const std::filesystem::path& socket, std::chrono::seconds timeout, std::stop_token stop)
@@ -84,8 +88,10 @@ class Exchange {
         stop_(stop),
         connection_(socket, deadline_, std::move(stop)) {}
 
-  Response run(const std::string& method, const std::string& path, const std::string& body,
-               bool upgrade, const std::function<void(std::span<const char>)>& on_stream = {}) {
+  Response run(
+      const std::string& method, const std::string& path, const std::string& body, bool upgrade,
+      const std::function<void(std::span<const char>)>& on_stream = {},
+      const std::function<void(const detail::ResponseHead&, std::string_view)>& on_body = {}) {
     std::string request =
         method + " " + path + " HTTP/1.1\r\nHost: docker\r\n" + "User-Agent: backupy-agent\r\n";
     if (!body.empty()) {
@@ -129,6 +135,23 @@ class Exchange {
     }
 
     detail::BodyReader reader(response.head, kMaxBody);
+    if (on_body && status >= 200 && status < 300) {
+      on_body(response.head, {});  // subscribed: the head arrived
+      bool done = reader.feed(rest);
+      for (;;) {
+        if (const std::string piece = reader.take_body(); !piece.empty()) {
+          on_body(response.head, piece);
+        }
+        if (done) return response;
+        const std::size_t n = connection_.read_some(chunk, std::nullopt);
+        if (n == 0) {
+          if (stop_.stop_requested()) throw Stopped{};
+          reader.finish_at_eof();
+          return response;
+        }
+        done = reader.feed(std::string_view(chunk.data(), n));
+      }
+    }
     bool done = reader.feed(rest);
     while (!done) {
       const std::size_t n = connection_.read_some(chunk, deadline_);
@@ -151,8 +174,9 @@ class Exchange {
 
 }  // namespace
 
-EngineClient::EngineClient(std::filesystem::path socket, std::chrono::seconds request_timeout)
-    : socket_(std::move(socket)), request_timeout_(request_timeout) {}
+EngineClient::EngineClient(std::filesystem::path socket, std::chrono::seconds request_timeout,
+                           std::stop_token stop)
+    : socket_(std::move(socket)), request_timeout_(request_timeout), stop_(std::move(stop)) {}
 
 namespace {
 
@@ -174,17 +198,21 @@ namespace {
 
 // run() with every failure turned into fail(); 2xx answers only (101 for the
 // stream), plus the statuses in `tolerated`, which the caller handles.
-Response call(const std::filesystem::path& socket, std::chrono::seconds timeout,
-              std::stop_token stop, const std::string& method, const std::string& path,
-              const std::string& body, bool upgrade = false,
-              const std::function<void(std::span<const char>)>& on_stream = {},
-              std::initializer_list<int> tolerated = {}) {
+Response call(
+    const std::filesystem::path& socket, std::chrono::seconds timeout, std::stop_token stop,
+    const std::string& method, const std::string& path, const std::string& body,
+    bool upgrade = false, const std::function<void(std::span<const char>)>& on_stream = {},
+    std::initializer_list<int> tolerated = {},
+    const std::function<void(const detail::ResponseHead&, std::string_view)>& on_body = {}) {
   Response response;
   try {
+    if (stop.stop_requested()) throw Stopped{};
     Exchange exchange(socket, timeout, std::move(stop));
-    response = exchange.run(method, path, body, upgrade, on_stream);
+    response = exchange.run(method, path, body, upgrade, on_stream, on_body);
   } catch (const DockerError& e) {
     fail(socket, method, path, e.what());
+  } catch (const Stopped&) {
+    fail(socket, method, path, "cancelled: the agent is stopping");
   }
   const int status = response.head.status;
   const bool ok = (status >= 200 && status < 300) || (upgrade && status == 101) ||
@@ -211,7 +239,7 @@ std::string EngineClient::api_version() {
   std::string server;
   // /_ping is the daemon's own negotiation endpoint (and the cheapest).
   try {
-    const Response ping = call(socket_, request_timeout_, {}, "GET", "/_ping", "");
+    const Response ping = call(socket_, request_timeout_, stop_, "GET", "/_ping", "");
     server = ping.head.header("api-version").value_or("");
   } catch (const DockerError& e) {
     // Without a daemon at all there is nothing to fall back to.
@@ -220,7 +248,7 @@ std::string EngineClient::api_version() {
   if (server.empty()) {
     const Json version =
         parse_json(socket_, "GET", "/version",
-                   call(socket_, request_timeout_, {}, "GET", "/version", "").body);
+                   call(socket_, request_timeout_, stop_, "GET", "/version", "").body);
     if (version.is_object() && version.contains("ApiVersion") &&
         version["ApiVersion"].is_string()) {
       server = version["ApiVersion"].get<std::string>();
@@ -245,13 +273,13 @@ std::string EngineClient::api_version() {
 
 std::string EngineClient::get(const std::string& path) {
   const std::string full = "/v" + api_version() + path;
-  return call(socket_, request_timeout_, {}, "GET", full, "").body;
+  return call(socket_, request_timeout_, stop_, "GET", full, "").body;
 }
 
 std::vector<std::string> EngineClient::running_container_ids() {
   const std::string path = "/v" + api_version() + "/containers/json";
-  const Json list =
-      parse_json(socket_, "GET", path, call(socket_, request_timeout_, {}, "GET", path, "").body);
+  const Json list = parse_json(socket_, "GET", path,
+                               call(socket_, request_timeout_, stop_, "GET", path, "").body);
   if (!list.is_array()) fail(socket_, "GET", path, "the answer is not a JSON array");
   std::vector<std::string> ids;
   for (const Json& entry : list) {
@@ -270,20 +298,51 @@ std::optional<std::string> EngineClient::inspect_container(const std::string& id
          "\"" + id.substr(0, 80) + "\" is not a container name or id");
   }
   const std::string path = "/v" + api_version() + "/containers/" + id + "/json";
-  Response response = call(socket_, request_timeout_, {}, "GET", path, "", false, {}, {404});
+  Response response = call(socket_, request_timeout_, stop_, "GET", path, "", false, {}, {404});
   if (response.head.status == 404) return std::nullopt;
   return std::move(response.body);
 }
 
 std::string EngineClient::daemon_version() {
   const std::string path = "/v" + api_version() + "/version";
-  const Json version =
-      parse_json(socket_, "GET", path, call(socket_, request_timeout_, {}, "GET", path, "").body);
+  const Json version = parse_json(socket_, "GET", path,
+                                  call(socket_, request_timeout_, stop_, "GET", path, "").body);
   if (!version.is_object() || !version.contains("Version") || !version["Version"].is_string() ||
       version["Version"].get<std::string>().empty()) {
     fail(socket_, "GET", path, "the answer has no \"Version\"");
   }
   return version["Version"].get<std::string>();
+}
+
+void EngineClient::watch_container_events(
+    const std::function<void()>& on_subscribed,
+    const std::function<void(const ContainerEvent&)>& on_event, std::stop_token stop) {
+  if (stop.stop_requested()) return;
+  std::string filters = R"({"type":["container"],"event":[)";
+  for (std::string_view action : kWatchedContainerActions) {
+    if (filters.back() != '[') filters += ',';
+    filters += "\"" + std::string(action) + "\"";
+  }
+  filters += "]}";
+  const std::string path =
+      "/v" + api_version() + "/events?filters=" + core::percent_encode(filters);
+  EventStreamParser parser(on_event);
+  bool subscribed = false;
+  try {
+    call(socket_, request_timeout_, stop, "GET", path, "", false, {}, {},
+         [&](const detail::ResponseHead&, std::string_view data) {
+           if (!subscribed) {
+             subscribed = true;
+             on_subscribed();
+           }
+           parser.feed(data);  // its DockerError gets the socket and path from call()
+         });
+  } catch (const DockerError&) {
+    if (stop.stop_requested()) return;
+    throw;
+  }
+  if (stop.stop_requested()) return;
+  fail(socket_, "GET", path, "the daemon ended the event stream");
 }
 
 std::optional<int> EngineClient::exec(const ExecSpec& spec, const ExecOutput& output,
@@ -349,8 +408,10 @@ std::optional<int> EngineClient::exec(const ExecSpec& spec, const ExecOutput& ou
       if (stop.stop_requested()) return std::nullopt;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-  } catch (const Stopped&) {
-    return std::nullopt;
+  } catch (const DockerError&) {
+    // Whatever failed once stop was requested failed because of it.
+    if (stop.stop_requested()) return std::nullopt;
+    throw;
   }
 }
 

@@ -35,6 +35,10 @@ class BodyReader {
   void finish_at_eof() const;
   bool done() const { return done_; }
   const std::string& body() const { return body_; }
+  // The body collected so far, handed over and forgotten: a streaming
+  // consumer (the event stream) takes it after every feed, so max_bytes then
+  // bounds what one read may leave unconsumed, not the whole stream.
+  std::string take_body() { return std::exchange(body_, {}); }
 
  private:
   enum class Mode { none, length, chunked, until_eof };

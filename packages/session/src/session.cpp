@@ -149,6 +149,7 @@ class Session::Impl {
     reg->set_hostname(options_.identity.hostname);
     reg->set_os(options_.identity.os);
     reg->set_arch(options_.identity.arch);
+    if (options_.docker_version) reg->set_docker_version(options_.docker_version());
     for (const auto& capability : options_.capabilities) reg->add_capabilities(capability);
     // 0 asks for a full config: after a key change our stored copy lost its secrets.
     reg->set_last_known_config_version(config_.needs_fresh_config() ? 0 : config_.version());

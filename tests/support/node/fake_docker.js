@@ -19,9 +19,28 @@
 //   GET  /v{v}/containers/json           ContainerList (running only): <fixtures>/containers.json
 //   GET  /v{v}/containers/{id}/json      ContainerInspect: <fixtures>/inspect/<id>.json, else
 //                                        404 {"message":"No such container: <id>"}
+//   GET  /v{v}/events?filters=...        SystemEvents: 200 at once, then chunked, never-ending,
+//                                        one EventMessage JSON object + "\n" per event, as
+//                                        dockerd's json.Encoder writes them; honours the
+//                                        filters "type" and "event" (list or {name:true} form)
 // (--fixtures DIR: real-shaped Engine API answers, see packages/discovery/tests/fixtures;
 // without it the list is empty.) A container listed but without an inspect file is one that
 // went away between list and inspect.
+//
+// Test-only admin routes on the same socket (no Docker engine has them; they are how a test
+// plays "someone ran docker start/stop on the host"):
+//   POST /_fake/events {"Action":"start"|"die"|"destroy"|..., "id":ID[, "Type":"container"]}
+//        sends the real-shaped EventMessage (Actor.Attributes image/name/labels from
+//        inspect/<ID>.json when it exists) to every /events subscriber whose filters match,
+//        and changes the running set: start adds ID, die/destroy remove it. -> {"delivered":n}
+//   POST /_fake/running [ID, ...]   the running set (GET /containers/json lists these, in
+//        order; entries of containers.json are served as they are, others are built from
+//        their inspect file as a ContainerSummary), no event. -> {"running":[...]}
+//   POST /_fake/close-event-streams ends every /events stream, as a daemon restart does.
+//        -> {"closed":n}
+//   GET  /_fake/state -> {"subscribers":n, "event_requests":n, "running":[...]}
+// Initially the running set is containers.json (all of it), re-read on every list until a
+// test sets it.
 // A path version newer than --api-version gets the daemon's 400 "client version X is too new".
 //
 //   node fake_docker.js --socket PATH --log FILE [--container ID]... [--stopped-container ID]...
@@ -82,6 +101,9 @@ for (let i = 0; i < argv.length; i += 2) {
 if (!options.socket || !options.log) usage('--socket and --log are required');
 
 const execs = new Map();  // id -> {container, cmd, env, running, exitCode, pid, started}
+let running = null;        // null: containers.json as it is; else the ids set by a test
+const subscribers = new Set();  // {res, types, actions} of open /events streams
+let eventRequests = 0;
 
 function versionNumber(text) {
   const [major, minor] = text.split('.').map(Number);
@@ -120,6 +142,114 @@ function readFixture(name) {
   return JSON.parse(fs.readFileSync(`${options.fixtures}/${name}`, 'utf8'));
 }
 
+function readFixtureIfAny(name) {
+  if (!options.fixtures || !fs.existsSync(`${options.fixtures}/${name}`)) return null;
+  return readFixture(name);
+}
+
+function listedContainers() {
+  const all = options.fixtures ? readFixture('containers.json') : [];
+  if (running === null) return all;
+  return running.map((id) => {
+    const entry = all.find((c) => c.Id === id);
+    if (entry) return entry;
+    const inspect = readFixtureIfAny(`inspect/${id}.json`) || {Id: id, Config: {}};
+    // ContainerSummary from ContainerInspectResponse, as `docker ps` shows it.
+    return {Id: id, Names: inspect.Name ? [inspect.Name] : [], Image: inspect.Config.Image || '',
+            ImageID: inspect.Image || '', Command: (inspect.Config.Cmd || []).join(' '),
+            Created: Math.floor(Date.parse(inspect.Created || '2023-11-14T22:13:20Z') / 1000),
+            Ports: [], Labels: inspect.Config.Labels || {}, State: 'running', Status: 'Up 1 second',
+            HostConfig: {NetworkMode: (inspect.HostConfig || {}).NetworkMode || 'default'},
+            NetworkSettings: {Networks: (inspect.NetworkSettings || {}).Networks || {}},
+            Mounts: inspect.Mounts || []};
+  });
+}
+
+// filters={"type":["container"],"event":["start"]} or the older {"type":{"container":true}}.
+function filterValues(filters, name) {
+  const value = filters[name];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value : Object.keys(value).filter((k) => value[k]);
+}
+
+// An EventMessage as dockerd 24 sends it for a container (Engine API 1.43 "Monitor events").
+function eventMessage(type, action, id) {
+  const inspect = readFixtureIfAny(`inspect/${id}.json`);
+  const image = inspect ? inspect.Config.Image : '';
+  const attributes = Object.assign({}, inspect ? inspect.Config.Labels || {} : {},
+                                   {image, name: inspect ? inspect.Name.replace(/^\//, '') : id});
+  if (action === 'die') attributes.exitCode = '0';
+  const nanos = BigInt(Date.now()) * 1000000n;
+  return {status: action, id, from: image, Type: type, Action: action,
+          Actor: {ID: id, Attributes: attributes}, scope: 'local',
+          time: Number(nanos / 1000000000n), timeNano: Number(nanos)};
+}
+
+function subscribe(req, res) {
+  const query = new URL(req.url, 'http://docker').searchParams;
+  let filters = {};
+  try {
+    filters = JSON.parse(query.get('filters') || '{}');
+  } catch (e) {
+    sendJson(res, 400, {message: `invalid filter '${query.get('filters')}'`});
+    return;
+  }
+  eventRequests += 1;
+  const subscriber = {res, types: filterValues(filters, 'type'), actions: filterValues(filters, 'event')};
+  res.writeHead(200, {'Content-Type': 'application/json', 'Api-Version': options.apiVersion,
+                      'Docker-Experimental': 'false', 'Ostype': 'linux',
+                      'Server': 'Docker/24.0.7-fake (linux)'});
+  res.flushHeaders();
+  subscribers.add(subscriber);
+  const forget = () => subscribers.delete(subscriber);
+  req.on('close', forget);
+  res.on('close', forget);
+}
+
+// Admin answers always carry a Content-Length (never --chunked): the test's client is simple.
+function sendAdmin(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {'Content-Type': 'application/json',
+                         'Content-Length': Buffer.byteLength(text)});
+  res.end(text);
+}
+
+async function admin(req, res, url) {
+  if (req.method === 'GET' && url === '/_fake/state') {
+    sendAdmin(res, 200, {subscribers: subscribers.size, event_requests: eventRequests,
+                        running: listedContainers().map((c) => c.Id)});
+  } else if (req.method === 'POST' && url === '/_fake/running') {
+    running = JSON.parse(await readBody(req));
+    sendAdmin(res, 200, {running});
+  } else if (req.method === 'POST' && url === '/_fake/events') {
+    const body = JSON.parse(await readBody(req));
+    const type = body.Type || 'container';
+    const message = eventMessage(type, body.Action, body.id);
+    if (type === 'container') {
+      const ids = listedContainers().map((c) => c.Id);
+      if (body.Action === 'start' && !ids.includes(body.id)) running = ids.concat([body.id]);
+      if (body.Action === 'die' || body.Action === 'destroy') {
+        running = ids.filter((id) => id !== body.id);
+      }
+    }
+    let delivered = 0;
+    for (const s of subscribers) {
+      if (s.types && !s.types.includes(type)) continue;
+      if (s.actions && !s.actions.includes(body.Action)) continue;
+      s.res.write(JSON.stringify(message) + '\n');
+      delivered += 1;
+    }
+    sendAdmin(res, 200, {delivered});
+  } else if (req.method === 'POST' && url === '/_fake/close-event-streams') {
+    const closed = subscribers.size;
+    for (const s of subscribers) s.res.socket.destroy();
+    subscribers.clear();
+    sendAdmin(res, 200, {closed});
+  } else {
+    sendAdmin(res, 404, {message: 'page not found'});
+  }
+}
+
 function readBody(req) {
   return new Promise((resolve, reject) => {
     const chunks = [];
@@ -140,6 +270,10 @@ async function handle(req, res) {
     res.end('OK');
     return;
   }
+  if (url.startsWith('/_fake/')) {
+    await admin(req, res, url);
+    return;
+  }
   const {version, rest} = splitVersion(url);
   if (version && versionNumber(version) > versionNumber(options.apiVersion)) {
     sendJson(res, 400, {message: `client version ${version} is too new. Maximum supported API ` +
@@ -150,7 +284,9 @@ async function handle(req, res) {
   if (req.method === 'GET' && rest === '/version') {
     sendJson(res, 200, versionBody());
   } else if (req.method === 'GET' && rest === '/containers/json') {
-    sendJson(res, 200, options.fixtures ? readFixture('containers.json') : []);
+    sendJson(res, 200, listedContainers());
+  } else if (req.method === 'GET' && rest === '/events') {
+    subscribe(req, res);
   } else if (req.method === 'GET' && (m = /^\/containers\/([^/]+)\/json$/.exec(rest))) {
     const id = decodeURIComponent(m[1]);
     const file = `inspect/${id}.json`;

@@ -45,6 +45,7 @@ struct BootstrapConfig {
   std::filesystem::path state_dir{std::string(kDefaultStateDir)};
   core::LogLevel log_level = core::LogLevel::info;
   std::string docker_socket{kDefaultDockerSocket};
+  bool discovery_enabled = true;  // BACKUPY_DISABLE_DISCOVERY=true turns Docker discovery off
   bool allow_insecure = false;
   std::string metrics_listen_addr{kDefaultMetricsListenAddr};  // empty = disabled
   std::optional<std::string> ca_file;

@@ -1,7 +1,7 @@
 #pragma once
 // A small, blocking client of the Docker Engine API over its unix socket
 // (BACKUPY_DOCKER_SOCKET). Used from worker threads: the DOCKER_EXEC dump
-// strategy (drivers) and, later, container discovery.
+// strategy (drivers) and container discovery (list, inspect, version, events).
 //
 // Wire facts it relies on (Engine API reference, v1.24+):
 //  - the API version is negotiated once: GET /_ping answers with an
@@ -17,7 +17,11 @@
 //  - the exit code comes from GET /exec/{id}/json {"ExitCode", "Running"};
 //  - discovery: GET /containers/json (running containers only without
 //    ?all=1) → [{"Id", ...}], GET /containers/{id}/json → ContainerInspect
-//    (404 once the container is gone), GET /version → {"Version", ...}.
+//    (404 once the container is gone), GET /version → {"Version", ...};
+//  - events: GET /events?filters={"type":["container"],"event":[...]} answers
+//    200 at once and then streams, chunked and without end, one JSON
+//    EventMessage per line ({"Type","Action","Actor":{"ID",...},"time",...};
+//    API < 1.22 daemons used "status"/"id", still sent alongside).
 // Secrets go into the exec's Env, never its Cmd (the Cmd is visible to anyone
 // who can `docker inspect` or `ps` inside the container).
 #include <chrono>
@@ -51,6 +55,12 @@ struct ExecSpec {
   std::vector<std::string> env;  // "NAME=value"; where secrets go
 };
 
+// One container event of the daemon's event stream (see container_events.hpp).
+struct ContainerEvent {
+  std::string action;        // "start", "die", "destroy"
+  std::string container_id;  // Actor.ID
+};
+
 struct ExecOutput {
   // Called on the calling thread with each demultiplexed chunk, in order;
   // blocking in a callback is backpressure on the daemon's stream.
@@ -60,8 +70,12 @@ struct ExecOutput {
 
 class EngineClient {
  public:
+  // stop: once requested, every request of this client (but exec(), which
+  // takes its own) is cut short with a DockerError "cancelled": a worker
+  // thread blocked on a hung daemon ends as soon as the agent stops.
   explicit EngineClient(std::filesystem::path socket,
-                        std::chrono::seconds request_timeout = std::chrono::seconds(30));
+                        std::chrono::seconds request_timeout = std::chrono::seconds(30),
+                        std::stop_token stop = {});
 
   const std::filesystem::path& socket() const { return socket_; }
 
@@ -84,6 +98,19 @@ class EngineClient {
   // Register.docker_version. Throws DockerError.
   std::string daemon_version();
 
+  // Subscribes to the container events start, die and destroy (GET /events
+  // with filters) and blocks, calling on_subscribed once the daemon accepted
+  // the subscription (its 200 head: from then on no event is missed) and
+  // on_event for each event, in order, on the calling thread. Returns once
+  // stop is requested (the connection is shut down, so this is prompt).
+  // Throws DockerError when the daemon cannot be reached, refuses the
+  // request, sends something that is not an event, or ends the stream (a
+  // daemon restart): the caller reconnects. The request_timeout bounds the
+  // answer's head only; the stream may be silent for days.
+  void watch_container_events(const std::function<void()>& on_subscribed,
+                              const std::function<void(const ContainerEvent&)>& on_event,
+                              std::stop_token stop);
+
   // Runs spec to completion: create, start (attached), demultiplex, then
   // inspect. Returns the exit code. Once stop is requested the connection is
   // shut down and std::nullopt is returned at once; the Engine API has no way
@@ -95,6 +122,7 @@ class EngineClient {
  private:
   std::filesystem::path socket_;
   std::chrono::seconds request_timeout_;
+  std::stop_token stop_;
   std::string version_;  // empty until negotiated
 };
 

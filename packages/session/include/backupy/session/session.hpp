@@ -42,6 +42,9 @@ struct SessionOptions {
   std::string agent_version;
   hostinfo::HostIdentity identity;
   std::vector<std::string> capabilities;
+  // Register.docker_version: asked each time a Register is built, so a reconnect carries
+  // what discovery learned since (GET /version); "" or unset = no Docker daemon known.
+  std::function<std::string()> docker_version;
   std::chrono::milliseconds register_timeout{30000};
   std::chrono::milliseconds healthy_after{60000};
   std::chrono::seconds default_heartbeat{30};

@@ -15,4 +15,9 @@ inline constexpr std::string_view kCapDeliveryAck = "delivery_ack.v1";
 // RunBackups to that agent. Used only when both sides list it.
 inline constexpr std::string_view kCapAgentCron = "agent_cron.v1";
 
+// v1 (the contract lists it): the agent runs Docker discovery and sends
+// DiscoveryReports (at start-up, after container start/stop events, hourly).
+// Advertised unless BACKUPY_DISABLE_DISCOVERY is set.
+inline constexpr std::string_view kCapDockerDiscovery = "docker_discovery";
+
 }  // namespace backupy::wire
