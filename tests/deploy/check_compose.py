@@ -1,6 +1,6 @@
 """Checks deploy/docker-compose.yml and its control plane configuration.
 
-  check_compose.py DEPLOY_DIR CONTROL_PLANE_BIN WORK_DIR
+  check_compose.py DEPLOY_DIR CONTROL_PLANE_BIN AGENT_BIN WORK_DIR
 
 - compose/init.sh runs in a copy of deploy/ and produces every secret file compose mounts;
 - docker-compose (Debian's, the Compose file schema) accepts the file (`config -q`);
@@ -8,7 +8,9 @@
   in .env.example;
 - the rendered control-plane.yaml is served by the real control plane (`serve` refuses an invalid
   configuration), with the container paths mapped to the copy; its key hash matches the
-  agent key init.sh wrote (as `hash-key` computes it); a broken copy is refused.
+  agent key init.sh wrote (as `hash-key` computes it); a broken copy is refused;
+- what init.sh generated works together: the real agent, with compose/.env and the generated CA,
+  registers (health-check "online"), and the operator CLI is let in with the admin token.
 """
 import os
 import re
@@ -20,7 +22,7 @@ import time
 
 from deploy_check import Checker, load_yaml, run
 
-deploy_dir, control_plane, work = sys.argv[1:4]
+deploy_dir, control_plane, agent_bin, work = sys.argv[1:5]
 c = Checker("compose")
 shutil.rmtree(work, ignore_errors=True)
 copy = os.path.join(work, "deploy")
@@ -93,30 +95,70 @@ c.expect(hashed.returncode == 0 and f'key_sha256: "{hashed.stdout.strip()}"' in 
 c.expect("@POSTGRES_PASSWORD@" not in config, "init.sh filled in the database password")
 
 
-def serve(text, name):
-    """Starts serve on a config; returns (listening?, output). Stops it if it came up."""
+def wait_for(predicate, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def serve(text, name, while_up=None):
+    """Starts serve on a config; returns (listening?, output). While it listens, runs
+    while_up(port); then stops it."""
     path = os.path.join(work, name)
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
     log = open(os.path.join(work, name + ".log"), "w+", encoding="utf-8")
     proc = subprocess.Popen([control_plane, "serve", "--config", path], stdout=log,
                             stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    listening = False
-    while time.monotonic() < deadline and proc.poll() is None:
+
+    def output():
         log.seek(0)
-        if '"msg":"listening"' in log.read():
-            listening = True
-            break
-        time.sleep(0.05)
+        return log.read()
+
+    listening = wait_for(lambda: proc.poll() is not None or '"msg":"listening"' in output(), 20)
+    listening = listening and proc.poll() is None
+    if listening and while_up:
+        port = re.search(r'"msg":"listening".*?"port":(\d+)', output()).group(1)
+        while_up(port)
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
-    log.seek(0)
-    return listening, log.read()
+    return listening, output()
 
 
-ok, output = serve(local, "cp.yaml")
+def agent_registers(port):
+    """The real agent with the generated .env, key and CA registers; the admin token works."""
+    secrets = os.path.join(copy, "compose", "secrets")
+    agent_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env,
+                 "BACKUPY_SERVER_URL": f"https://127.0.0.1:{port}",
+                 "BACKUPY_STATE_DIR": os.path.join(work, "agent-state"),
+                 "BACKUPY_CA_FILE": os.path.join(secrets, "ca.crt"),
+                 "BACKUPY_METRICS_LISTEN_ADDR": "", "BACKUPY_DISABLE_DISCOVERY": "true"}
+    agent_log = open(os.path.join(work, "agent.log"), "w+", encoding="utf-8")
+    agent = subprocess.Popen([agent_bin, "run"], env=agent_env, stdout=agent_log,
+                             stderr=subprocess.STDOUT)
+    try:
+        health = lambda: subprocess.run([agent_bin, "health-check"], env=agent_env,
+                                        capture_output=True, text=True, timeout=10).stdout
+        online = wait_for(lambda: "healthy: online" in health(), 20)
+        agent_log.seek(0)
+        c.expect(online, f"the agent did not register: {health()}\n{agent_log.read()}")
+        cli = subprocess.run(
+            [control_plane, "agents", "--token-file", os.path.join(secrets, "admin-token")],
+            env={"PATH": agent_env["PATH"], "BACKUPY_CP_URL": f"https://localhost:{port}",
+                 "BACKUPY_CP_CA": os.path.join(secrets, "ca.crt")},
+            capture_output=True, text=True, timeout=30)
+        c.expect(cli.returncode == 0 and "compose-agent" in cli.stdout,
+                 f"operator CLI with the admin token: {cli.stdout}{cli.stderr}")
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(timeout=15)
+
+
+ok, output = serve(local, "cp.yaml", agent_registers)
 c.expect(ok, f"the control plane did not start on the compose configuration:\n{output}")
 # The same check refuses a broken configuration (so the one above can fail).
 ok, output = serve(local.replace("url_ttl_sec:", "url_ttl_secs:"), "broken.yaml")
