@@ -132,7 +132,9 @@ def serve(text, name, while_up=None):
 def agent_registers(port):
     """The real agent with the generated .env, key and CA registers; the admin token works."""
     secrets = os.path.join(copy, "compose", "secrets")
-    agent_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env,
+    # The caller's environment (sanitizer options) without its own BACKUPY_* settings.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("BACKUP")}
+    agent_env = {**inherited, **env,
                  "BACKUPY_SERVER_URL": f"https://127.0.0.1:{port}",
                  "BACKUPY_STATE_DIR": os.path.join(work, "agent-state"),
                  "BACKUPY_CA_FILE": os.path.join(secrets, "ca.crt"),
@@ -148,7 +150,7 @@ def agent_registers(port):
         c.expect(online, f"the agent did not register: {health()}\n{agent_log.read()}")
         cli = subprocess.run(
             [control_plane, "agents", "--token-file", os.path.join(secrets, "admin-token")],
-            env={"PATH": agent_env["PATH"], "BACKUPY_CP_URL": f"https://localhost:{port}",
+            env={**inherited, "BACKUPY_CP_URL": f"https://localhost:{port}",
                  "BACKUPY_CP_CA": os.path.join(secrets, "ca.crt")},
             capture_output=True, text=True, timeout=30)
         c.expect(cli.returncode == 0 and "compose-agent" in cli.stdout,
