@@ -53,6 +53,8 @@ c.expect(agent.get("healthcheck", {}).get("test") == ["CMD", "backupy-agent", "h
          "the agent's healthcheck is backupy-agent health-check")
 c.expect(agent.get("env_file") == "compose/.env", "the agent reads compose/.env")
 cp = services.get("control-plane", {})
+c.expect("https://localhost:8443/healthz" in cp.get("healthcheck", {}).get("test", []),
+         "the control plane's healthcheck asks /healthz")
 c.expect(cp.get("build", {}).get("target") == "control-plane", "control-plane build target")
 c.expect(str(services.get("postgres", {}).get("image", "")).startswith("postgres:15"), "postgres:15")
 c.expect(str(services.get("minio", {}).get("image", "")).startswith("minio/minio"), "minio image")
