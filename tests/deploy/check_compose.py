@@ -131,8 +131,18 @@ def serve(text, name, while_up=None):
     return listening, output()
 
 
+def healthcheck_passes(port):
+    """The control plane's compose healthcheck, its paths and port mapped, against the server."""
+    test = [re.sub(r"/run/secrets/([a-z_]+)", lambda m: secret_files[m.group(1)], arg)
+            for arg in cp["healthcheck"]["test"][1:]]
+    test = [arg.replace(":8443/", f":{port}/") for arg in test]
+    result = run(test)
+    c.expect(result.returncode == 0, f"healthcheck {test}: {result.stdout}{result.stderr}")
+
+
 def agent_registers(port):
     """The real agent with the generated .env, key and CA registers; the admin token works."""
+    healthcheck_passes(port)
     secrets = os.path.join(copy, "compose", "secrets")
     # The caller's environment (sanitizer options) without its own BACKUPY_* settings.
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("BACKUP")}
