@@ -2,7 +2,7 @@
 
   check_compose.py DEPLOY_DIR CONTROL_PLANE_BIN AGENT_BIN WORK_DIR
 
-- compose/init.sh runs in a copy of deploy/ and produces every secret file compose mounts;
+- compose/init.sh runs in a copy of deploy/ and produces every secret file compose mounts\n  (twice: the second run changes nothing);
 - docker-compose (Debian's, the Compose file schema) accepts the file (`config -q`);
 - structure: the services, healthchecks, the read-only docker socket, the state volume, no key
   in .env.example;
@@ -31,6 +31,13 @@ shutil.copytree(deploy_dir, copy, ignore=shutil.ignore_patterns("secrets", ".env
 init = run(["bash", os.path.join(copy, "compose", "init.sh")])
 if not c.expect(init.returncode == 0, f"init.sh failed: {init.stderr}"):
     c.finish()
+
+# Re-running keeps every key (no rotation under a running stack).
+rendered = os.path.join(copy, "compose", "secrets", "control-plane.yaml")
+before = open(rendered, encoding="utf-8").read()
+again = run(["bash", os.path.join(copy, "compose", "init.sh")])
+c.expect(again.returncode == 0 and open(rendered, encoding="utf-8").read() == before,
+         f"a second init.sh changed the configuration: {again.stderr}")
 
 validated = run(["docker-compose", "-f", "docker-compose.yml", "config", "-q"], cwd=copy)
 c.expect(validated.returncode == 0, f"docker-compose config: {validated.stderr.strip()}")
