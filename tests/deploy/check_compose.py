@@ -2,7 +2,8 @@
 
   check_compose.py DEPLOY_DIR CONTROL_PLANE_BIN AGENT_BIN WORK_DIR
 
-- compose/init.sh runs in a copy of deploy/ and produces every secret file compose mounts\n  (twice: the second run changes nothing);
+- compose/init.sh runs in a copy of deploy/ and produces every secret file compose mounts
+  (twice: the second run changes nothing);
 - docker-compose (Debian's, the Compose file schema) accepts the file (`config -q`);
 - structure: the services, healthchecks, the read-only docker socket, the state volume, no key
   in .env.example;
