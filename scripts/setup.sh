@@ -33,6 +33,9 @@ BUILD_PACKAGES=(
   # real database servers for the integration tests (tests/support db_servers.hpp); installing
   # them starts no service here (no systemd)
   postgresql-15 postgresql-client-15 mariadb-server mariadb-client redis-server redis-tools
+  # the deploy/ checks (tests/deploy): PyYAML, systemd-analyze (verify, security), and the
+  # Compose file schema (docker-compose config; no Docker engine is needed for it)
+  python3-yaml systemd docker-compose
 )
 
 cd "$(dirname "$0")/.."
