@@ -54,11 +54,19 @@ work=$(mktemp -d /tmp/backupy-layout.XXXXXX)
 chmod 0755 "$work"  # uid BACKUPY_UID must reach the layout inside
 pids_to_kill=()
 cleanup() {
-  for pid in "${pids_to_kill[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  local pid child
+  for pid in "${pids_to_kill[@]}"; do
+    # unshare's child is PID 1 of its namespace: killing it ends every process in there
+    # (unshare --kill-child alone does not hold: setpriv's uid change clears the death signal)
+    for child in $(pgrep -P "$pid"); do kill -KILL "$child" 2>/dev/null || true; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
   wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
+on_signal() { exit 143; }  # through cleanup as well
+trap on_signal TERM INT
 
 # Polls "$@" until it succeeds; fails with $what after $seconds.
 await() {
@@ -165,7 +173,7 @@ pass "a root-owned state dir is refused: ${err%%$'\n'*}"
 start_pid1() {
   local log=$1
   shift
-  unshare --pid --fork --mount-proc --net -- sh -c 'ip link set lo up && exec "$@"' sh \
+  unshare --pid --fork --kill-child --mount-proc --net -- sh -c 'ip link set lo up && exec "$@"' sh \
     "${as_user[@]}" "${image_env[@]}" "$@" >"$log" 2>&1 &
   ns_parent=$!
   pids_to_kill+=("$ns_parent")

@@ -43,7 +43,8 @@ TEST_PACKAGES=(
   clang-format
   procps curl
   # tini: PID 1 of the container image; scripts/runtime-layout.sh runs the agent under it
-  tini
+  # (and brings up loopback in its network namespace with iproute2's ip)
+  tini iproute2
   # real database servers for the integration tests (tests/support db_servers.hpp); installing
   # them starts no service here (no systemd)
   postgresql-15 postgresql-client-15 mariadb-server mariadb-client redis-server redis-tools
