@@ -3,33 +3,48 @@
 # tools (npm ci in tests/support/node).
 # Idempotent: when everything is already present it returns in well under a second.
 #   --no-test-tools   skip the Node test tools (scripts/demo.sh needs none of them)
+#   --build-only      only what compiling the apps needs (BUILD_PACKAGES): no test tools, test
+#                     servers or developer tools; the Dockerfile's build stage uses it
 set -euo pipefail
 test_tools=true
+build_only=false
 for arg in "$@"; do
   case $arg in
     --no-test-tools) test_tools=false ;;
-    *) echo "usage: scripts/setup.sh [--no-test-tools]" >&2; exit 2 ;;
+    --build-only) build_only=true; test_tools=false ;;
+    *) echo "usage: scripts/setup.sh [--no-test-tools] [--build-only]" >&2; exit 2 ;;
   esac
 done
 
+# Compiling the apps (cmake -DBACKUPY_BUILD_TESTS=OFF) needs these and nothing else.
 BUILD_PACKAGES=(
-  build-essential cmake ninja-build pkg-config ccache git
+  build-essential cmake ninja-build pkg-config
   libboost-dev libboost-system-dev
   libprotobuf-dev protobuf-compiler
-  libssl-dev openssl
-  libsqlite3-dev sqlite3
-  libyaml-cpp-dev libzstd-dev zstd zlib1g-dev
+  libssl-dev
+  libsqlite3-dev
+  libyaml-cpp-dev libzstd-dev zlib1g-dev
   nlohmann-json3-dev
   # CRON_TZ time zones (packages/cron): date/tz reads the OS time zone database from tzdata
   libhowardhinnant-date-dev tzdata
-  libgtest-dev libgmock-dev
-  # the control plane's /metrics (prometheus-cpp core); promtool (from prometheus) lints a
-  # scrape in the control plane tests
-  prometheus-cpp-dev prometheus
-  clang-format
-  procps curl ca-certificates
+  # the control plane's /metrics (prometheus-cpp core)
+  prometheus-cpp-dev
+  ca-certificates
   # client libraries for the database drivers
   libpq-dev libmariadb-dev libhiredis-dev libmongoc-dev
+)
+
+# Tests and development on top of that.
+TEST_PACKAGES=(
+  ccache git openssl sqlite3 zstd python3
+  libgtest-dev libgmock-dev
+  # promtool (from prometheus) lints a scrape in the control plane tests
+  prometheus
+  clang-format
+  procps curl
+  # tini: PID 1 of the container image; scripts/runtime-layout.sh runs the agent under it
+  # (and brings up loopback in its network namespace with iproute2's ip)
+  tini iproute2
   # real database servers for the integration tests (tests/support db_servers.hpp); installing
   # them starts no service here (no systemd)
   postgresql-15 postgresql-client-15 mariadb-server mariadb-client redis-server redis-tools
@@ -38,10 +53,13 @@ BUILD_PACKAGES=(
   python3-yaml systemd docker-compose
 )
 
+packages=("${BUILD_PACKAGES[@]}")
+$build_only || packages+=("${TEST_PACKAGES[@]}")
+
 cd "$(dirname "$0")/.."
 
 missing=()
-for pkg in "${BUILD_PACKAGES[@]}"; do
+for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$pkg")
   fi
