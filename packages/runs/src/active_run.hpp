@@ -20,6 +20,15 @@ namespace backupy::runs::detail {
 
 enum class StopReason { none, cancelled, timed_out, shutdown };
 
+// Agent-made runs ask for fresh credentials when theirs expire this soon.
+inline constexpr std::uint64_t kCredsMarginMs = 60'000;
+
+// Whether an agent-made run can upload with creds now, or must ask for new ones first.
+inline bool creds_usable(const state::UploadCreds& creds, std::uint64_t now) {
+  if (creds.presigned_put_url.empty()) return false;
+  return creds.expires_at_ms == 0 || creds.expires_at_ms >= now + kCredsMarginMs;
+}
+
 struct ActiveRun {
   std::string run_id;
   std::string job_id;

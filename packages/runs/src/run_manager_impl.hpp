@@ -26,6 +26,7 @@
 namespace backupy::runs {
 
 using detail::ActiveRun;
+using detail::creds_usable;
 using detail::StopReason;
 using state::RunState;
 
@@ -98,13 +99,6 @@ class RunManager::Impl {
 
   // Waits for backoffs and windows re-read the (injectable) clock this often.
   static constexpr std::chrono::milliseconds kWaitSlice{100};
-  // Agent-made runs ask for fresh credentials when theirs expire this soon.
-  static constexpr std::uint64_t kCredsMarginMs = 60'000;
-
-  static bool creds_usable(const state::UploadCreds& creds, std::uint64_t now) {
-    if (creds.presigned_put_url.empty()) return false;
-    return creds.expires_at_ms == 0 || creds.expires_at_ms >= now + kCredsMarginMs;
-  }
 
   static state::UploadCreds creds_of(const backup::v1::RunBackup& command) {
     return {.presigned_put_url = command.upload_creds().presigned_put_url(),

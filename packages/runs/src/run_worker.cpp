@@ -46,9 +46,6 @@ class FinalFailure : public RunFailure {
   using RunFailure::RunFailure;
 };
 
-// Agent-made runs ask for fresh credentials when theirs expire this soon.
-constexpr std::uint64_t kCredsMarginMs = 60'000;
-
 std::string bytes_text(std::uint64_t bytes) {
   return std::to_string(bytes) + " bytes";
 }
@@ -215,9 +212,7 @@ class Worker {
 
   bool needs_credentials() const {
     if (run_.origin != state::RunOrigin::agent) return false;
-    const state::UploadCreds creds = run_.creds();
-    if (creds.presigned_put_url.empty()) return true;
-    return creds.expires_at_ms != 0 && creds.expires_at_ms < s_.now_ms() + kCredsMarginMs;
+    return !creds_usable(run_.creds(), s_.now_ms());
   }
 
   // Spooled, no usable credentials: the worker ends and the run waits in the
