@@ -149,6 +149,7 @@ std::variant<BootstrapConfig, std::vector<std::string>> load_bootstrap(const Env
   }
 
   load_run_settings(env, config.runs, problems);
+  load_update_settings(env, config.update, problems);
 
   if (!config.connect_url.host.empty()) {
     try {

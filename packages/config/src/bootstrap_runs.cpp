@@ -4,24 +4,6 @@
 #include "env_parse.hpp"
 
 namespace backupy::config {
-namespace {
-
-// Reads an unsigned number in [min, max] into out, or records a problem.
-template <typename T>
-void read_bounded(const EnvLookup& env, std::string_view name, T min, T max, T& out,
-                  std::vector<std::string>& problems) {
-  const auto text = lookup(env, name);
-  if (!text || text->empty()) return;
-  const auto value = parse_unsigned<T>(*text);
-  if (!value || *value < min || *value > max) {
-    problems.push_back("BACKUPY_" + std::string(name) + " must be a whole number from " +
-                       std::to_string(min) + " to " + std::to_string(max));
-    return;
-  }
-  out = *value;
-}
-
-}  // namespace
 
 std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
   std::size_t digits = 0;

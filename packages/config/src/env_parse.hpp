@@ -26,15 +26,34 @@ std::optional<T> parse_unsigned(std::string_view text) {
   return value;
 }
 
+// Reads an unsigned number in [min, max] into out, or records a problem naming the variable.
+template <typename T>
+void read_bounded(const EnvLookup& env, std::string_view name, T min, T max, T& out,
+                  std::vector<std::string>& problems) {
+  const auto text = lookup(env, name);
+  if (!text || text->empty()) return;
+  const auto value = parse_unsigned<T>(*text);
+  if (!value || *value < min || *value > max) {
+    problems.push_back("BACKUPY_" + std::string(name) + " must be a whole number from " +
+                       std::to_string(min) + " to " + std::to_string(max));
+    return;
+  }
+  out = *value;
+}
+
 }  // namespace backupy::config::detail
 
 namespace backupy::config {
 using detail::is_false;
 using detail::is_true;
 using detail::parse_unsigned;
+using detail::read_bounded;
 
 // BACKUPY_HOOKS, BACKUPY_HOOK_TIMEOUT_SEC, BACKUPY_SPOOL_MAX_BYTES, BACKUPY_ZSTD_*,
 // BACKUPY_UPLOAD_MAX_ATTEMPTS (bootstrap_runs.cpp).
 void load_run_settings(const EnvLookup& env, RunSettings& settings,
                        std::vector<std::string>& problems);
+// BACKUPY_UPDATE_* (bootstrap_update.cpp).
+void load_update_settings(const EnvLookup& env, UpdateSettings& settings,
+                          std::vector<std::string>& problems);
 }  // namespace backupy::config

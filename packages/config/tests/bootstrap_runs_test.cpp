@@ -1,4 +1,4 @@
-// The run settings part of the bootstrap environment.
+// The run settings and self-update parts of the bootstrap environment.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -75,6 +75,30 @@ TEST(BootstrapRuns, ByteSizes) {
   EXPECT_EQ(parse_byte_size("1.5G"), std::nullopt);
   EXPECT_EQ(parse_byte_size("1X"), std::nullopt);
   EXPECT_EQ(parse_byte_size("99999999999T"), std::nullopt);  // overflows 64 bits
+}
+
+TEST(BootstrapUpdate, DefaultsAndEverySetting) {
+  const auto defaults = std::get<BootstrapConfig>(load({}));
+  EXPECT_FALSE(defaults.update.public_key_file.has_value());
+  EXPECT_EQ(defaults.update.max_bytes, 256ull << 20);
+  EXPECT_EQ(defaults.update.trial_window, std::chrono::seconds(60));
+
+  const auto config = std::get<BootstrapConfig>(load({{"BACKUPY_UPDATE_PUBLIC_KEY_FILE", "/k.pem"},
+                                                      {"BACKUPY_UPDATE_MAX_BYTES", "64M"},
+                                                      {"BACKUPY_UPDATE_TRIAL_SEC", "5"}}));
+  EXPECT_EQ(config.update.public_key_file, std::filesystem::path("/k.pem"));
+  EXPECT_EQ(config.update.max_bytes, 64ull << 20);
+  EXPECT_EQ(config.update.trial_window, std::chrono::seconds(5));
+}
+
+TEST(BootstrapUpdate, RefusesBadValuesNamingTheVariable) {
+  const auto problems = std::get<std::vector<std::string>>(
+      load({{"BACKUPY_UPDATE_MAX_BYTES", "lots"}, {"BACKUPY_UPDATE_TRIAL_SEC", "4"}}));
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0], "BACKUPY_UPDATE_MAX_BYTES must be a size such as 268435456, 256M or 1G");
+  EXPECT_EQ(problems[1], "BACKUPY_UPDATE_TRIAL_SEC must be a whole number from 5 to 3600");
+  EXPECT_TRUE(
+      std::holds_alternative<std::vector<std::string>>(load({{"BACKUPY_UPDATE_MAX_BYTES", "0"}})));
 }
 
 }  // namespace

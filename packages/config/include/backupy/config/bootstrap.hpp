@@ -38,6 +38,15 @@ struct RunSettings {
   unsigned upload_max_attempts = 5;        // BACKUPY_UPLOAD_MAX_ATTEMPTS, 1-100
 };
 
+// Self-update (docs/self-update.md): where the release key comes from and how far a new
+// binary is trusted before it proved itself.
+struct UpdateSettings {
+  // BACKUPY_UPDATE_PUBLIC_KEY_FILE: a PEM P-256 public key; overrides the built-in key.
+  std::optional<std::filesystem::path> public_key_file;
+  std::uint64_t max_bytes = 256ull << 20;  // BACKUPY_UPDATE_MAX_BYTES: the download cap
+  std::chrono::seconds trial_window{60};   // BACKUPY_UPDATE_TRIAL_SEC, 5-3600
+};
+
 struct BootstrapConfig {
   std::string server_url;  // as configured (query string stripped)
   net::Url connect_url;    // .../v1/agents/connect
@@ -54,6 +63,7 @@ struct BootstrapConfig {
   std::size_t max_inbound_message_bytes = kMinInboundMessageBytes;
   std::chrono::seconds peer_timeout{90};  // silence from the control plane = dead peer
   RunSettings runs;
+  UpdateSettings update;
 };
 
 // Reads one variable with its legacy fallback: BACKUPY_<name>, then BACKUP_<name>.
