@@ -25,16 +25,12 @@ std::optional<backup::v1::Ack> AgentCommands::handle(const backup::v1::Envelope&
     case backup::v1::Envelope::kCancelJob: return runs_.cancel_job(envelope.cancel_job().job_id());
     case backup::v1::Envelope::kRunHealthCheck:
       return run_health_check(envelope.run_health_check());
+    case backup::v1::Envelope::kSelfUpdate: return self_update_.handle(envelope);
     default: break;
   }
   backup::v1::Ack ack;
   ack.set_accepted(false);
-  switch (envelope.payload_case()) {
-    case backup::v1::Envelope::kSelfUpdate:
-      ack.set_reason("self-update is not supported by this agent build");
-      break;
-    default: ack.set_reason("unsupported command");
-  }
+  ack.set_reason("unsupported command");
   kLog.warn("refused a command", {{"reason", ack.reason()}});
   return ack;
 }

@@ -81,7 +81,10 @@ int main_with_args(int argc, char** argv) {
     for (const auto& problem : *problems) std::cerr << "  - " << problem << "\n";
     return 1;
   }
-  return run_agent(std::get<config::BootstrapConfig>(loaded));
+  const auto& bootstrap = std::get<config::BootstrapConfig>(loaded);
+  const ProcessImage image = current_process_image(argc, argv);
+  const AgentExit exit = run_agent(bootstrap, image);
+  return exit.exec ? switch_binary(bootstrap, *exit.exec, image) : exit.code;
 }
 
 }  // namespace backupy::agent

@@ -1,10 +1,19 @@
 #pragma once
 // Entry points of the agent's subcommands; each returns the process exit code.
+#include <optional>
+
 #include "backupy/config/bootstrap.hpp"
+#include "self_update_control.hpp"
 
 namespace backupy::agent {
 
-int run_agent(const config::BootstrapConfig& bootstrap);
+// How `run` ended: an exit code, or a switch of binaries to carry out now that every resource
+// of the run is released (self-update, rollback).
+struct AgentExit {
+  int code = 0;
+  std::optional<ExecRequest> exec;
+};
+AgentExit run_agent(const config::BootstrapConfig& bootstrap, const ProcessImage& image);
 int print_version(bool json);
 int health_check(const config::EnvLookup& env);
 int dump_state(const config::EnvLookup& env, bool allow_secrets);

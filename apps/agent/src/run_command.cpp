@@ -96,7 +96,7 @@ bool lists(const std::vector<std::string>& capabilities, std::string_view wanted
 
 }  // namespace
 
-int run_agent(const config::BootstrapConfig& bootstrap) {
+AgentExit run_agent(const config::BootstrapConfig& bootstrap, const ProcessImage& image) {
   core::set_log_level(bootstrap.log_level);
   core::register_secret(bootstrap.agent_key);
   ::signal(SIGPIPE, SIG_IGN);
@@ -114,11 +114,20 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
   try {
     core::ensure_private_dir(bootstrap.state_dir);
     lock = std::make_unique<core::FileLock>(bootstrap.state_dir / "agent.lock");
-    db = state::StateDb::open(bootstrap.state_dir / "state.db");
   } catch (const std::exception& e) {
     kLog.error("cannot open the state directory", {{"error", e.what()}});
     std::cerr << "backupy-agent: " << core::redact(e.what()) << "\n";
-    return 1;
+    return {.code = 1};
+  }
+  // Under the lock, before anything else is opened: this start may belong to another binary
+  // (an installed update, or the one to roll back to).
+  StartOutcome update_start = prepare_start(bootstrap, image);
+  try {
+    db = state::StateDb::open(bootstrap.state_dir / "state.db");
+  } catch (const std::exception& e) {
+    kLog.error("cannot open the state database", {{"error", e.what()}});
+    std::cerr << "backupy-agent: " << core::redact(e.what()) << "\n";
+    return {.code = 1};
   }
 
   state::ConfigStore config_store(*db, bootstrap.agent_key);
@@ -187,9 +196,28 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
   } catch (const std::exception& e) {
     kLog.error("cannot recover the runs of the previous start", {{"error", e.what()}});
     std::cerr << "backupy-agent: " << core::redact(e.what()) << "\n";
-    return 1;
+    return {.code = 1};
   }
-  AgentCommands commands(runs, health_checks);
+  // The orderly stop, for a signal or a switch of binaries (exec_after).
+  std::optional<ExecRequest> exec_after;
+  std::function<void(std::string_view)> shutdown;
+  SelfUpdateControl self_update(
+      io, bootstrap, image, std::move(update_start),
+      {.enabled = [&config] { return config.current()->advanced().auto_update_enabled(); },
+       .send_ack =
+           [&reporter](backup::v1::Ack ack) {
+             backup::v1::Envelope envelope;
+             envelope.set_correlation_id(ack.correlation_id());
+             *envelope.mutable_ack() = std::move(ack);
+             reporter.report(std::move(envelope));
+           },
+       .active_runs = [&runs] { return runs.active_runs(); },
+       .shutdown_and_exec =
+           [&](ExecRequest request) {
+             exec_after = std::move(request);
+             shutdown("self-update");
+           }});
+  AgentCommands commands(runs, health_checks, self_update);
   // Docker discovery on its own threads; each report reaches the control thread here
   // (report.containers_size() is the number of discovered database containers).
   const auto discovery =
@@ -228,6 +256,7 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
     }
     scheduler.set_enabled(agent_cron);
     if (agent_cron) runs.request_missing_credentials();
+    self_update.registered();
   };
   session =
       std::make_unique<session::Session>(io, std::move(options), config, outbox, metrics, commands);
@@ -253,10 +282,10 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
       {.metrics = [&] { return agent_metrics.expose(scrape_state(runs, outbox, log_forwarder)); },
        .healthz = [&] { return healthz_json(session->status(), config.version()); }});
 
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
-    if (ec) return;
-    kLog.info("shutting down", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  bool stopping = false;
+  shutdown = [&](std::string_view why) {
+    if (std::exchange(stopping, true)) return;
+    kLog.info("shutting down", {{"reason", why}});
     scheduler.set_enabled(false);
     if (metrics_endpoint) metrics_endpoint->close();
     health_checks.shutdown();
@@ -266,6 +295,10 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
       status->stop();
       io.stop();
     });
+  };
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+    if (!ec) shutdown(signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   });
 
   session->set_active_jobs_provider([&runs] { return runs.active_job_ids(); });
@@ -274,7 +307,7 @@ int run_agent(const config::BootstrapConfig& bootstrap) {
   session->start();
   io.run();
   kLog.info("stopped");
-  return 0;
+  return {.code = 0, .exec = std::move(exec_after)};
 }
 
 }  // namespace backupy::agent
