@@ -4,7 +4,6 @@
 // once, and the run's data key, unsealed from the catalog by the new process, decrypts the
 // object. Afterwards GET /v1/agents still knows the agent when it is gone.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <fstream>
 
@@ -15,28 +14,6 @@ namespace backupy::testing {
 namespace {
 
 const std::string kAdminToken = "catalog-restart-admin-token-51ad";
-
-std::string slurp(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// An integer query against the catalog, read-only beside the running control plane (WAL);
-// -1 if it fails.
-long long catalog_count(const std::filesystem::path& catalog, const std::string& sql) {
-  sqlite3* db = nullptr;
-  long long value = -1;
-  if (sqlite3_open_v2(catalog.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      value = sqlite3_column_int64(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
-  }
-  sqlite3_close(db);
-  return value;
-}
 
 class ControlPlaneRestartTest : public ::testing::Test {
  protected:

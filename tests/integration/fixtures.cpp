@@ -325,6 +325,21 @@ CommandResult Agent::command(std::vector<std::string> args) const {
   return run_command(std::move(args), env());
 }
 
+long long catalog_count(const std::filesystem::path& catalog, const std::string& sql) {
+  sqlite3* db = nullptr;
+  long long value = -1;
+  if (sqlite3_open_v2(catalog.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      value = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return value;
+}
+
 void create_orders_database(const std::filesystem::path& file, int rows) {
   sqlite3* db = nullptr;
   if (sqlite3_open(file.c_str(), &db) != SQLITE_OK) {

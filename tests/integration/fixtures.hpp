@@ -43,6 +43,9 @@ void create_orders_database(const std::filesystem::path& file, int rows);
 // "count/first/last" of a database file's orders table ("" if unreadable): compares a restored
 // copy with its source.
 std::string orders_rows(const std::filesystem::path& file);
+// An integer query against the control plane's catalog (a SQLite file), read-only beside the
+// running control plane (WAL); -1 if it fails.
+long long catalog_count(const std::filesystem::path& catalog, const std::string& sql);
 // The agent `config:` YAML of the SQLite tests: target "lite" = database, job "orders" (zstd,
 // encrypted, retention 7 days) on cron, plus extra_job_fields (e.g. ", pre_hooks: [...]").
 std::string orders_agent_config(const std::filesystem::path& database,

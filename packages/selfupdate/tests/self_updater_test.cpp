@@ -11,7 +11,7 @@
 
 #include "backupy/crypto/crypto.hpp"
 #include "backupy/selfupdate/install.hpp"
-#include "backupy/test_support/process.hpp"
+#include "backupy/test_support/release_signer.hpp"
 #include "backupy/test_support/temp_dir.hpp"
 #include "backupy/test_support/test_http_server.hpp"
 #include "backupy/test_support/test_pki.hpp"
@@ -20,49 +20,30 @@ namespace backupy::selfupdate {
 namespace {
 
 using namespace std::chrono_literals;
+using test_support::ReleaseSigner;
 using test_support::Reply;
 using test_support::TestHttpServer;
 
 const std::string kCandidate =
     "#!/bin/sh\necho '{\"name\":\"backupy-agent\",\"version\":\"9.9.9\"}'\n";
 
-// A P-256 key pair made by the openssl CLI: an independent signer.
-struct SigningKey {
-  explicit SigningKey(const std::filesystem::path& dir, const std::string& name)
-      : private_pem(dir / (name + ".key")), public_pem(dir / (name + ".pub")) {
-    run({"/usr/bin/openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out",
-         private_pem.string()});
-    run({"/usr/bin/openssl", "ec", "-in", private_pem.string(), "-pubout", "-out",
-         public_pem.string()});
-  }
-  // The DER signature of content.
-  std::string sign(const std::filesystem::path& dir, const std::string& content) const {
-    const auto file = dir / "to-sign";
-    const auto sig = dir / "sig.der";
-    std::ofstream(file, std::ios::binary) << content;
-    run({"/usr/bin/openssl", "dgst", "-sha256", "-sign", private_pem.string(), "-out", sig.string(),
-         file.string()});
-    std::ifstream in(sig, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  }
-  static void run(std::vector<std::string> argv) {
-    const auto result = test_support::run_command(std::move(argv), {{"PATH", "/usr/bin:/bin"}});
-    if (result.exit_code != 0) throw std::runtime_error("openssl failed: " + result.err);
-  }
-  std::filesystem::path private_pem;
-  std::filesystem::path public_pem;
-};
-
 class SelfUpdaterTest : public ::testing::Test {
  protected:
   SelfUpdaterTest() : key(work.path(), "release") {}
+
+  // The DER signature of content, by signer.
+  std::string sign(const ReleaseSigner& signer, const std::string& content) const {
+    const auto file = work.path() / "to-sign";
+    std::ofstream(file, std::ios::binary) << content;
+    return signer.sign_der(file);
+  }
 
   std::unique_ptr<SelfUpdater> make(bool enabled = true, bool with_key = true) {
     SelfUpdaterOptions options;
     options.state_dir = state.path();
     options.running_version = "1.0.0";
     if (with_key) {
-      std::ifstream in(key.public_pem);
+      std::ifstream in(key.public_key_file());
       options.key = ReleaseKey::from_pem(
           std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
     }
@@ -116,7 +97,7 @@ class SelfUpdaterTest : public ::testing::Test {
   test_support::TempDir work;
   test_support::TempDir state;
   std::filesystem::path pki = test_support::test_pki();
-  SigningKey key;
+  ReleaseSigner key;
   std::mutex mutex;
   std::condition_variable cv;
   std::deque<std::function<void()>> posted;
@@ -125,7 +106,7 @@ class SelfUpdaterTest : public ::testing::Test {
 };
 
 TEST_F(SelfUpdaterTest, RefusesAtOnceWhatItMustNotTry) {
-  const std::string sig = key.sign(work.path(), kCandidate);
+  const std::string sig = sign(key, kCandidate);
   const auto refused = [&](SelfUpdater& updater, backup::v1::SelfUpdate c) {
     const auto ack = updater.handle("c-1", c);
     EXPECT_TRUE(ack.has_value());
@@ -163,7 +144,7 @@ TEST_F(SelfUpdaterTest, RefusesAtOnceWhatItMustNotTry) {
 TEST_F(SelfUpdaterTest, ForceOverridesTheSwitchAndTheVersionOrder) {
   TestHttpServer server({Reply{.status = 404, .body = "no"}}, pki);
   auto updater = make(false);
-  auto c = command(url(server), key.sign(work.path(), kCandidate));
+  auto c = command(url(server), sign(key, kCandidate));
   c.set_force(true);
   c.set_target_version("0.9.0");  // a downgrade
   EXPECT_FALSE(updater->handle("c-1", c).has_value());
@@ -175,7 +156,7 @@ TEST_F(SelfUpdaterTest, ForceOverridesTheSwitchAndTheVersionOrder) {
 TEST_F(SelfUpdaterTest, DownloadsVerifiesProbesAndInstalls) {
   TestHttpServer server({Reply{.status = 200, .body = kCandidate}}, pki);
   auto updater = make();
-  EXPECT_FALSE(updater->handle("c-7", command(url(server), key.sign(work.path(), kCandidate))));
+  EXPECT_FALSE(updater->handle("c-7", command(url(server), sign(key, kCandidate))));
   const auto ack = next_ack();
   EXPECT_TRUE(ack.accepted()) << ack.reason();
   EXPECT_EQ(ack.correlation_id(), "c-7");
@@ -194,9 +175,9 @@ TEST_F(SelfUpdaterTest, DownloadsVerifiesProbesAndInstalls) {
 
 TEST_F(SelfUpdaterTest, ABadSignatureIsRejectedAndNothingIsInstalled) {
   TestHttpServer server({Reply{.status = 200, .body = kCandidate}}, pki);
-  const SigningKey other(work.path(), "other");
+  const ReleaseSigner other(work.path(), "other");
   auto updater = make();
-  EXPECT_FALSE(updater->handle("c-9", command(url(server), other.sign(work.path(), kCandidate))));
+  EXPECT_FALSE(updater->handle("c-9", command(url(server), sign(other, kCandidate))));
   const auto ack = next_ack();
   EXPECT_FALSE(ack.accepted());
   EXPECT_EQ(ack.correlation_id(), "c-9");
@@ -211,7 +192,7 @@ TEST_F(SelfUpdaterTest, ABadSignatureIsRejectedAndNothingIsInstalled) {
   // the updater takes a new command after a failure.
   const std::string tampered = kCandidate + "# extra\n";
   TestHttpServer evil({Reply{.status = 200, .body = tampered}}, pki);
-  EXPECT_FALSE(updater->handle("c-10", command(url(evil), key.sign(work.path(), kCandidate))));
+  EXPECT_FALSE(updater->handle("c-10", command(url(evil), sign(key, kCandidate))));
   const auto second = next_ack();
   EXPECT_FALSE(second.accepted());
   EXPECT_NE(second.reason().find("sha256 mismatch"), std::string::npos) << second.reason();
@@ -222,8 +203,7 @@ TEST_F(SelfUpdaterTest, ABinaryThatCallsItselfAnotherVersionIsNotInstalled) {
   const std::string mislabelled = "#!/bin/sh\necho '{\"version\":\"9.9.8\"}'\n";
   TestHttpServer server({Reply{.status = 200, .body = mislabelled}}, pki);
   auto updater = make();
-  EXPECT_FALSE(updater->handle(
-      "c-11", command(url(server), key.sign(work.path(), mislabelled), mislabelled)));
+  EXPECT_FALSE(updater->handle("c-11", command(url(server), sign(key, mislabelled), mislabelled)));
   const auto ack = next_ack();
   EXPECT_FALSE(ack.accepted());
   EXPECT_EQ(ack.reason(), "the new binary says it is version 9.9.8, not 9.9.9");
