@@ -211,7 +211,8 @@ AgentExit run_agent(const config::BootstrapConfig& bootstrap, const ProcessImage
              *envelope.mutable_ack() = std::move(ack);
              reporter.report(std::move(envelope));
            },
-       .active_runs = [&runs] { return runs.active_runs(); },
+       .hold_dumps = [&runs] { runs.hold_dumps(); },
+       .busy_runs = [&runs] { return runs.busy_runs(); },
        .shutdown_and_exec =
            [&](ExecRequest request) {
              exec_after = std::move(request);

@@ -236,9 +236,10 @@ void SelfUpdateControl::registered() {
 }
 
 void SelfUpdateControl::switch_when_idle(su::InstalledUpdate update) {
-  const std::size_t active = hooks_.active_runs();
-  if (active > 0) {
-    kLog.debug("the switch waits for runs to finish", {{"active_runs", active}});
+  hooks_.hold_dumps();  // queued runs stay queued and start in the new binary
+  const std::size_t busy = hooks_.busy_runs();
+  if (busy > 0) {
+    kLog.debug("the switch waits for runs to finish", {{"busy_runs", busy}});
     idle_timer_.expires_after(kIdlePoll);
     idle_timer_.async_wait([this, update = std::move(update)](const boost::system::error_code& ec) {
       if (!ec) switch_when_idle(update);

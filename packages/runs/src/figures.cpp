@@ -40,6 +40,10 @@ std::size_t RunManager::Impl::queue_depth() const {
   return journal_.in_states({RunState::queued, RunState::spooled}).size();
 }
 
+std::size_t RunManager::Impl::busy_runs() const {
+  return journal_.in_states({RunState::running, RunState::uploading}).size();
+}
+
 std::uint64_t RunManager::Impl::spool_bytes() const {
   return detail::spool_usage(options_.spool_dir);
 }

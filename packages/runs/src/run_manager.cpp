@@ -347,6 +347,12 @@ std::size_t RunManager::queue_depth() const {
 std::uint64_t RunManager::spool_bytes() const {
   return impl_->spool_bytes();
 }
+void RunManager::hold_dumps() {
+  impl_->hold_dumps();
+}
+std::size_t RunManager::busy_runs() const {
+  return impl_->busy_runs();
+}
 void RunManager::config_changed() {
   impl_->config_changed();
 }

@@ -51,6 +51,7 @@ class RunManager::Impl {
                   .report = report_,
                   .dump_slots = dump_slots_,
                   .upload_slots = upload_slots_,
+                  .dump_hold = dump_hold_,
                   .shutdown = shutdown_.get_token(),
                   .now_ms = options_.now_ms,
                   .config = config_,
@@ -76,6 +77,8 @@ class RunManager::Impl {
   void request_missing_credentials();
 
   std::size_t queue_depth() const;
+  std::size_t busy_runs() const;
+  void hold_dumps() { dump_hold_.hold(); }
 
   std::uint64_t spool_bytes() const;
 
@@ -166,6 +169,7 @@ class RunManager::Impl {
   ReportFn report_;
   detail::SlotGate dump_slots_;
   detail::SlotGate upload_slots_;
+  detail::DumpHold dump_hold_;
   std::stop_source shutdown_;
   detail::WorkerServices services_;
   mutable std::mutex mutex_;

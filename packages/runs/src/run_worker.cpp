@@ -70,8 +70,9 @@ class Worker {
           std::optional<SlotGate::Slot> slot =
               s_.dump_slots.acquire(std::move(*run_.dump_ticket), run_.stop_token());
           run_.dump_ticket.reset();
-          if (!slot) throw stream::Cancelled();
-          enter_running();
+          if (!slot || !s_.dump_hold.enter(run_.stop_token(), [this] { enter_running(); })) {
+            throw stream::Cancelled();
+          }
           stage = Stage::running;
           started = true;
           run_pre_hooks();

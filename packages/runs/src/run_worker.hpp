@@ -19,6 +19,7 @@
 #include "backupy/runs/run_manager.hpp"
 #include "backupy/state/run_journal.hpp"
 #include "backupy/state/state_db.hpp"
+#include "dump_hold.hpp"
 #include "slot_gate.hpp"
 
 namespace backupy::runs::detail {
@@ -32,6 +33,7 @@ struct WorkerServices {
   ReportFn report;
   SlotGate& dump_slots;
   SlotGate& upload_slots;
+  DumpHold& dump_hold;       // closed before a switch of binaries
   std::stop_token shutdown;  // the manager is shutting down (post hooks stop too)
   std::function<std::uint64_t()> now_ms;
   ConfigSource config;  // the live config (maintenance window)

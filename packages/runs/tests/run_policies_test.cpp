@@ -296,6 +296,31 @@ TEST_F(RunPoliciesTest, QueuedRunsSurviveARestart) {
   EXPECT_EQ(final.status(), backup::v1::SUCCESS) << final.error_message();
 }
 
+TEST_F(RunPoliciesTest, HeldDumpsStayQueuedForTheNextStartWhileBusyRunsFinish) {
+  synthetic_.bytes = 8 * 64 * 1024;
+  synthetic_.pause = 30ms;
+  config_.mutable_advanced()->set_max_parallel_jobs(2);  // a free slot: only the hold stops it
+  TestHttpServer server({Reply{}});
+  start_manager();
+  ASSERT_TRUE(submit(scheduled("syn-job", "run-busy", server, true)).accepted());
+  ASSERT_TRUE(wait_for_step("run-busy", "dumping"));
+  manager_->hold_dumps();
+  EXPECT_EQ(manager_->busy_runs(), 1u);
+  ASSERT_TRUE(submit(scheduled("lite-job", "run-held", server, true)).accepted());
+
+  // The run already dumping finishes; the held one never starts.
+  EXPECT_EQ(final_update("run-busy").status(), backup::v1::SUCCESS);
+  EXPECT_EQ(manager_->busy_runs(), 0u);
+  std::this_thread::sleep_for(300ms);  // time it would need to start, were it not held
+  EXPECT_EQ(journal_->get("run-held")->state, RunState::queued);
+  EXPECT_FALSE(has_step("run-held", "dumping"));
+  stop_manager();
+  EXPECT_EQ(journal_->get("run-held")->state, RunState::queued);
+
+  start_manager();  // the next binary: no hold
+  EXPECT_EQ(final_update("run-held").status(), backup::v1::SUCCESS);
+}
+
 TEST_F(RunPoliciesTest, AQueuedServerRunWithExpiredCredentialsFailsAtStartUp) {
   TestHttpServer server({Reply{}});
   state::RunRecord record{.run_id = "run-stale",

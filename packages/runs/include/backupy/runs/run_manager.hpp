@@ -158,6 +158,12 @@ class RunManager {
   // being written).
   std::uint64_t spool_bytes() const;
 
+  // Before a switch of binaries (self-update): from now on no queued run starts its dump; such
+  // runs stay queued in the journal and start in the next binary. busy_runs() counts the runs
+  // that are dumping or uploading, which the switch waits for.
+  void hold_dumps();
+  std::size_t busy_runs() const;
+
   // The config changed (max_parallel_jobs may have grown): wakes queued runs.
   void config_changed();
 
