@@ -54,7 +54,8 @@ StartOutcome prepare_start(const config::BootstrapConfig& bootstrap, const Proce
 struct SelfUpdateHooks {
   std::function<bool()> enabled;                       // advanced.auto_update_enabled
   std::function<void(backup::v1::Ack)> send_ack;       // through the durable outbox
-  std::function<std::size_t()> active_runs;            // runs not yet finished
+  std::function<void()> hold_dumps;                    // no queued run starts its dump any more
+  std::function<std::size_t()> busy_runs;              // runs dumping or uploading
   std::function<void(ExecRequest)> shutdown_and_exec;  // orderly stop, then the exec
 };
 

@@ -11,6 +11,7 @@
 #include "backupy/selfupdate/verify.hpp"
 #include "backupy/selfupdate/version.hpp"
 #include "backupy/selfupdate/version_probe.hpp"
+#include "backupy/upload/https_request.hpp"
 
 namespace backupy::selfupdate {
 namespace {
@@ -62,13 +63,6 @@ std::string precondition_failure(const SelfUpdaterOptions& options,
   return {};
 }
 
-// scheme://host[:port]/path: what the logs may show of a (possibly presigned) URL.
-std::string shown_url(const std::string& text) {
-  const auto url = net::parse_url(text);
-  if (!url) return "(unparsable URL)";
-  return url->scheme + "://" + url->host_header() + url->target.substr(0, url->target.find('?'));
-}
-
 }  // namespace
 
 SelfUpdater::SelfUpdater(SelfUpdaterOptions options) : options_(std::move(options)) {}
@@ -81,9 +75,10 @@ std::optional<backup::v1::Ack> SelfUpdater::handle(const std::string& correlatio
     return refusal(std::move(why));
   }
   busy_ = true;
-  kLog.info("self-update accepted for download", {{"version", command.target_version()},
-                                                  {"url", shown_url(command.binary_url())},
-                                                  {"force", command.force()}});
+  kLog.info("self-update accepted for download",
+            {{"version", command.target_version()},
+             {"url", upload::display_url(command.binary_url())},
+             {"force", command.force()}});
   worker_ = std::jthread([this, correlation_id, command](std::stop_token stop) {
     fetch(correlation_id, command, std::move(stop));
   });

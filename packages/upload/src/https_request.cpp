@@ -162,6 +162,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     response_.status = static_cast<int>(parser_.get().result_int());
     if (const auto length = parser_.content_length()) response_.content_length = *length;
     streaming_ = sink_ && response_.status / 100 == 2;
+    if (streaming_ && options_.max_sink_bytes && response_.content_length &&
+        *response_.content_length > *options_.max_sink_bytes) {
+      return fail(Failure::too_large, "the answer from " + where() + " announces " +
+                                          std::to_string(*response_.content_length) +
+                                          " bytes, more than the limit of " +
+                                          detail::format_bytes(*options_.max_sink_bytes));
+    }
     read_body();
   }
 
@@ -185,6 +192,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     const std::string_view data(chunk_->data(), got);
     response_.body_bytes += got;
     if (streaming_) {
+      if (options_.max_sink_bytes && response_.body_bytes > *options_.max_sink_bytes) {
+        return fail(Failure::too_large, "the answer from " + where() +
+                                            " is larger than the limit of " +
+                                            detail::format_bytes(*options_.max_sink_bytes));
+      }
       if (got > 0 && !sink_(data)) return fail(Failure::sink, "the download was aborted");
     } else {
       if (response_.body.size() + got > options_.max_body_bytes) {
@@ -245,6 +257,10 @@ HttpsResponse https_request(const HttpsRequest& request, const HttpsOptions& opt
   exchange->start();
   io.run();
   return std::move(exchange->response());
+}
+
+std::string display_url(std::string_view url) {
+  return detail::display_url(url);
 }
 
 }  // namespace backupy::upload

@@ -106,5 +106,36 @@ TEST(HttpsRequestTest, NamesEachFailure) {
   EXPECT_EQ(too_large.failure, Failure::too_large);
 }
 
+TEST(HttpsRequestTest, CapsAStreamedBodyUpFrontOrAsItGrows) {
+  TestHttpServer server({Reply{.body = std::string(5000, 'x')},
+                         Reply{.body = std::string(300'000, 'y'), .chunked = true}});
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/o?X-Sig=1";
+  HttpsOptions options;
+  options.max_sink_bytes = 4096;
+  std::uint64_t received = 0;
+  const auto sink = [&](std::string_view chunk) {
+    received += chunk.size();
+    return true;
+  };
+  const HttpsResponse announced = https_request({.url = url}, options, sink);
+  EXPECT_EQ(announced.failure, Failure::too_large);
+  EXPECT_EQ(announced.error, "the answer from 127.0.0.1:" + std::to_string(server.port()) +
+                                 " announces 5000 bytes, more than the limit of 4096 bytes");
+  EXPECT_EQ(received, 0u);  // refused before any of the body reached the sink
+
+  options.max_sink_bytes = 100'000;
+  const HttpsResponse grown = https_request({.url = url}, options, sink);
+  EXPECT_EQ(grown.failure, Failure::too_large);
+  EXPECT_EQ(grown.error, "the answer from 127.0.0.1:" + std::to_string(server.port()) +
+                             " is larger than the limit of 100000 bytes");
+  EXPECT_LE(received, 100'000u);
+}
+
+TEST(HttpsRequestTest, DisplayUrlDropsQueryAndCredentials) {
+  EXPECT_EQ(display_url("https://user:pw@host:8443/a/b?X-Amz-Signature=S#f"),
+            "https://host:8443/a/b");
+  EXPECT_EQ(display_url("https://host/a?sig=S"), "https://host/a");
+}
+
 }  // namespace
 }  // namespace backupy::upload

@@ -4,12 +4,15 @@
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <span>
+#include <sstream>
 #include <stdexcept>
 
 #include "backupy/core/hex.hpp"
@@ -109,6 +112,13 @@ std::vector<RecordedRequest> TestHttpServer::requests() const {
 }
 
 void TestHttpServer::serve() {
+  // SSL_write() writes with write(2): a client that hangs up mid-answer (a download it
+  // aborted) would raise SIGPIPE and kill the test. Blocked on this thread only, the write
+  // fails with EPIPE instead.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   while (!stopping_) {
     pollfd p{listen_fd_, POLLIN, 0};
     if (::poll(&p, 1, 50) <= 0) continue;
@@ -162,7 +172,19 @@ void TestHttpServer::handle(Conn& conn, const Reply& reply) {
   auto respond = [&] {
     std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " Scripted\r\n";
     for (const auto& [name, value] : reply.headers) out += name + ": " + value + "\r\n";
-    out += "Content-Length: " + std::to_string(reply.body.size()) + "\r\n\r\n" + reply.body;
+    if (!reply.chunked) {
+      out += "Content-Length: " + std::to_string(reply.body.size()) + "\r\n\r\n" + reply.body;
+      return conn.write_all(out);
+    }
+    out += "Transfer-Encoding: chunked\r\n\r\n";
+    constexpr std::size_t kChunk = 64 * 1024;
+    for (std::size_t at = 0; at < reply.body.size(); at += kChunk) {
+      const std::size_t n = std::min(kChunk, reply.body.size() - at);
+      std::ostringstream size;
+      size << std::hex << n;
+      out += size.str() + "\r\n" + reply.body.substr(at, n) + "\r\n";
+    }
+    out += "0\r\n\r\n";
     conn.write_all(out);
   };
   if (reply.kind == Reply::Kind::respond_early) respond();

@@ -33,6 +33,9 @@ struct HttpsOptions {
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};  // resolve .. TLS
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};     // no progress
   std::uint64_t max_body_bytes = 32 * 1024 * 1024;                      // an answer kept in memory
+  // A 2xx body streamed to the sink: refused before any of it is read when its Content-Length
+  // is larger, aborted as soon as it grows larger (chunked or unknown length): Failure::too_large.
+  std::optional<std::uint64_t> max_sink_bytes;
 };
 
 struct HttpsResponse {
@@ -46,7 +49,7 @@ struct HttpsResponse {
     tls,              // other TLS failures, and an unloadable ca_file
     timeout,          // connect_timeout or idle_timeout passed
     io,               // the connection broke mid-exchange
-    too_large,        // an in-memory answer over max_body_bytes
+    too_large,        // an in-memory answer over max_body_bytes, a streamed one over max_sink_bytes
     sink,             // the sink refused a chunk (its own error is the caller's to report)
   };
   Failure failure = Failure::none;
@@ -65,5 +68,9 @@ using BodySink = std::function<bool(std::string_view chunk)>;
 // answers (error documents) land in response.body.
 HttpsResponse https_request(const HttpsRequest& request, const HttpsOptions& options,
                             const BodySink& sink = {});
+
+// The URL as error texts show it: scheme://host[:port]/path, without the query (a presigned
+// signature), fragment or user:password@.
+std::string display_url(std::string_view url);
 
 }  // namespace backupy::upload

@@ -27,6 +27,9 @@ struct Reply {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Send the body with Transfer-Encoding: chunked (64 KiB chunks) instead of a Content-Length:
+  // a client cannot know its size up front.
+  bool chunked = false;
 };
 
 struct RecordedRequest {
