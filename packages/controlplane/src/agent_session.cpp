@@ -13,8 +13,9 @@
 //    ping_interval_sec; Beast's idle timeout (with keep-alive WebSocket pings) ends a session
 //    that stays silent for idle_timeout_sec.
 //  - Once registered, the runs that waited for the agent are sent (run_dispatcher.hpp).
-//  - Operator commands (RunBackup, CancelJob) are queued by send_command(); JobUpdate and
-//    BackupCompleted results also update the run they name (operator_endpoint.hpp).
+//  - Operator commands (RunBackup, CancelJob, SelfUpdate) are queued by send_command(); JobUpdate
+//    and BackupCompleted results also update the run they name (operator_endpoint.hpp), an Ack
+//    with a SelfUpdate's correlation id records the agent's answer (self_update_requests.hpp).
 //  - UploadCredsRequest (agent_cron.v1) adopts the agent's run and answers RunBackup with
 //    credentials (agent_runs.hpp); it comes from the agent's outbox and is acked like a result.
 //  - Envelopes with outbox_seq > 0 go through the DeliveryLedger: replays are logged as
@@ -240,6 +241,15 @@ class Session final : public AgentSession, public std::enable_shared_from_this<S
              {{"correlation_id", ack.correlation_id()},
               {"accepted", ack.accepted()},
               {"reason", ack.reason()}});
+        // The answer to an operator's SelfUpdate (GET /v1/agents/{id}/self-update shows it).
+        if (const SelfUpdateRequest* request =
+                state_.self_updates.answer(agent_id_, ack, core::now_ms())) {
+          emit(ack.accepted() ? core::LogLevel::info : core::LogLevel::warn, "self_update_answered",
+               {{"correlation_id", request->correlation_id},
+                {"target_version", request->target_version},
+                {"accepted", request->accepted},
+                {"reason", request->reason}});
+        }
         return;
       }
       case Envelope::kJobUpdate:

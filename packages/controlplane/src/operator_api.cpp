@@ -13,6 +13,7 @@
 #include "backupy/core/time.hpp"
 #include "decryption_token.hpp"
 #include "run_dispatcher.hpp"
+#include "self_update_body.hpp"
 
 namespace backupy::controlplane::detail {
 namespace {
@@ -212,6 +213,11 @@ class Handler {
     }
     if (p.size() == 3 && p[0] == "jobs" && p[2] == "run") return post(&Handler::run_job, p[1]);
     if (p.size() == 3 && p[0] == "jobs" && p[2] == "cancel") return post(&Handler::cancel, p[1]);
+    if (p.size() == 3 && p[0] == "agents" && p[2] == "self-update") {
+      if (request_.method == "POST") return request_self_update(p[1]);
+      if (request_.method == "GET") return self_update_requests(p[1]);
+      return error(405, "method not allowed");
+    }
     if (p.size() == 2 && p[0] == "runs") return get(&Handler::show_run, p[1]);
     if (p.size() == 3 && p[0] == "runs") {
       if (p[2] == "resend") return post(&Handler::resend, p[1]);
@@ -401,6 +407,66 @@ class Handler {
                                           {"expires_at_ms", get.expires_at_ms},
                                           {"remote", request_.remote}});
     return reply(200, {{"url", get.url}, {"expires_at_ms", get.expires_at_ms}});
+  }
+
+  // ------------------------------------------------------------ self-update --
+
+  bool configured(const std::string& agent_id) const {
+    return std::any_of(ctx_.config.agents.begin(), ctx_.config.agents.end(),
+                       [&](const AgentEntry& agent) { return agent.id == agent_id; });
+  }
+
+  ApiResponse request_self_update(const std::string& agent_id) {
+    if (ctx_.self_updates == nullptr) return error(500, "self-update is not available");
+    if (!configured(agent_id)) return error(404, "agent " + agent_id + " not found");
+    auto parsed = parse_self_update_body(request_.body);
+    if (const auto* refused = std::get_if<SelfUpdateBodyError>(&parsed)) {
+      return error(400, refused->reason);
+    }
+    backup::v1::SelfUpdate& update = std::get<backup::v1::SelfUpdate>(parsed);
+    SelfUpdateRequest record{.target_version = update.target_version(),
+                             .binary_url = url_without_query(update.binary_url()),
+                             .force = update.force(),
+                             .sent_ms = ctx_.now_ms};
+    Envelope envelope;
+    *envelope.mutable_self_update() = std::move(update);
+    const std::optional<std::string> correlation =
+        ctx_.agents.send(agent_id, "self-update", std::move(envelope));
+    if (!correlation) return error(409, "agent " + agent_id + " is offline");
+    record.correlation_id = *correlation;
+    // An audit trail of who asked which agent to run what; the URL without its query (a
+    // presigned URL's signature).
+    ctx_.log.info("self_update_sent", {{"event", "self_update_sent"},
+                                       {"agent_id", agent_id},
+                                       {"correlation_id", record.correlation_id},
+                                       {"target_version", record.target_version},
+                                       {"binary_url", record.binary_url},
+                                       {"force", record.force},
+                                       {"remote", request_.remote}});
+    json answer = {{"agent_id", agent_id},
+                   {"correlation_id", record.correlation_id},
+                   {"target_version", record.target_version}};
+    ctx_.self_updates->record(agent_id, std::move(record));
+    return reply(202, answer);
+  }
+
+  ApiResponse self_update_requests(const std::string& agent_id) {
+    if (ctx_.self_updates == nullptr) return error(500, "self-update is not available");
+    if (!configured(agent_id)) return error(404, "agent " + agent_id + " not found");
+    json requests = json::array();
+    for (const SelfUpdateRequest& request : ctx_.self_updates->of(agent_id)) {
+      requests.push_back(
+          {{"correlation_id", request.correlation_id},
+           {"target_version", request.target_version},
+           {"binary_url", request.binary_url},
+           {"force", request.force},
+           {"sent_at", timestamp(request.sent_ms)},
+           {"answered", request.answered},
+           {"accepted", request.answered ? json(request.accepted) : json(nullptr)},
+           {"reason", request.answered ? json(request.reason) : json(nullptr)},
+           {"answered_at", request.answered ? timestamp(request.answered_ms) : json(nullptr)}});
+    }
+    return reply(200, {{"agent_id", agent_id}, {"requests", std::move(requests)}});
   }
 
   // ---------------------------------------------------- listings and reload --

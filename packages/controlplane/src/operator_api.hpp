@@ -23,6 +23,12 @@
 //                                            old one stays); 500 if there is nothing to reload
 //   POST /v1/retention/sweep                 202 {expired_runs: N}: the daily retention sweep,
 //                                            now (deletions finish in the background)
+//   POST /v1/agents/{agent_id}/self-update   202 {agent_id, correlation_id, target_version}:
+//                                            SelfUpdate sent (body: self_update_body.hpp); 400
+//                                            {error} on a bad body, 404 unknown agent, 409
+//                                            offline
+//   GET  /v1/agents/{agent_id}/self-update   200 {agent_id, requests: [...]} newest first, with
+//                                            the agent's answers (self_update_requests.hpp)
 //
 // Every request needs "Authorization: Bearer <admin token>" (sha256 listed in admin.token_sha256)
 // and is answered 401 {"error":"unauthorized"} otherwise, before any routing. Errors are JSON
@@ -42,6 +48,7 @@
 #include "backupy/core/log.hpp"
 #include "object_store.hpp"
 #include "run_store.hpp"
+#include "self_update_requests.hpp"
 
 namespace backupy::controlplane::detail {
 
@@ -90,6 +97,8 @@ struct ApiContext {
   // POST /v1/retention/sweep: starts a retention sweep now, returns how many runs expired;
   // empty = answered 500.
   std::function<std::size_t()> sweep_retention = {};
+  // The self-update requests sent and their answers; nullptr = the self-update routes answer 500.
+  SelfUpdateRequests* self_updates = nullptr;
 };
 
 // True for the paths the operator API owns: "/v1/..." except the agents' WebSocket endpoint.

@@ -81,6 +81,7 @@ ApiResponse serve_operator_request(ServerState& state, const ApiRequest& request
   ApiContext context{*config,     state.runs,     gateway,   state.signing_key(),
                      store.get(), core::now_ms(), state.log, state.reload};
   context.sweep_retention = [&state] { return sweep_retention(state, core::now_ms()); };
+  context.self_updates = &state.self_updates;
   try {
     return handle_operator_request(request, context);
   } catch (const sqlite::Error& e) {

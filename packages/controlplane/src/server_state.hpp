@@ -25,6 +25,7 @@
 #include "key_wrapping.hpp"
 #include "object_store.hpp"
 #include "run_store.hpp"
+#include "self_update_requests.hpp"
 
 namespace backupy::controlplane::detail {
 
@@ -75,6 +76,8 @@ struct ServerState {
   RunStore runs{nullptr, &metrics};
   // What each agent last reported (GET /v1/agents).
   AgentStatusBoard agent_status;
+  // Self-update requests sent through the operator API and the agents' answers (memory only).
+  SelfUpdateRequests self_updates;
   // Derived from the catalog's master key (key_wrapping.hpp); null without one (configurations
   // built in code without a catalog or master_key): then no AgentConfig carries key_wrapping.
   std::unique_ptr<KeyWrappingKey> key_wrapping;

@@ -132,6 +132,16 @@ TEST_F(OperatorApiTest, AnswersNotFoundAndMethodNotAllowed) {
   EXPECT_TRUE(agents_.sent.empty());
 }
 
+// A context without the self-update state (server_self_update_test.cpp covers the routes).
+TEST_F(OperatorApiTest, SelfUpdateNeedsItsState) {
+  for (const char* method : {"GET", "POST"}) {
+    const Answer answer = call(method, "/v1/agents/agent-1/self-update", "{}");
+    EXPECT_EQ(answer.status, 500u) << method;
+    EXPECT_EQ(answer.body.value("error", ""), "self-update is not available");
+  }
+  EXPECT_TRUE(agents_.sent.empty());
+}
+
 TEST_F(OperatorApiTest, RefusesAmbiguousJobsAndCancelsOnlyOnline) {
   agents_.online_ids.erase("agent-1");
   EXPECT_EQ(call("POST", "/v1/jobs/nightly/cancel").status, 409u);

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "backupy/core/base64.hpp"
 #include "backupy/crypto/crypto.hpp"
-#include "base64.hpp"
 
 namespace backupy::token {
 namespace {
@@ -51,7 +51,7 @@ json decode_json_part(std::string_view part, const char* name) {
   if (part.find('=') != std::string_view::npos) {
     reject(std::string("token ") + name + " is not valid base64url (padding '=' is not allowed)");
   }
-  auto bytes = detail::decode_base64url(part);
+  auto bytes = core::decode_base64url(part);
   if (!bytes) reject(std::string("token ") + name + " is not valid base64url");
   json parsed = json::parse(bytes->begin(), bytes->end(), nullptr, /*allow_exceptions=*/false);
   // The payload carries the dek: do not leave its decoded text in freed memory.
@@ -137,7 +137,7 @@ DataKey read_dek(const json& payload) {
   const json& value = require_claim(payload, "dek");
   // Neither message may quote the value: it is the key.
   if (!value.is_string()) reject("token claim dek must be a string");
-  auto bytes = detail::decode_base64(value.get_ref<const std::string&>());
+  auto bytes = core::decode_base64(value.get_ref<const std::string&>());
   if (!bytes) reject("token claim dek is not valid base64 (standard alphabet, with padding)");
   if (bytes->size() != DataKey::kSize) {
     const std::size_t size = bytes->size();
@@ -205,7 +205,7 @@ DecryptToken parse(std::string_view jwt, std::chrono::system_clock::time_point n
   // Not verifiable here (no server secret), but an absent or garbled
   // signature means the token was cut or mangled while being copied.
   if (signature_part.empty()) reject("token signature is missing");
-  if (!detail::decode_base64url(signature_part)) reject("token signature is not valid base64url");
+  if (!core::decode_base64url(signature_part)) reject("token signature is not valid base64url");
 
   json payload = decode_json_part(payload_part, "payload");
   const DekTextWiper wiper(payload);

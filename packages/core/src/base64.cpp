@@ -1,8 +1,8 @@
-#include "base64.hpp"
+#include "backupy/core/base64.hpp"
 
 #include <array>
 
-namespace backupy::token::detail {
+namespace backupy::core {
 namespace {
 
 constexpr int kInvalid = -1;
@@ -63,4 +63,4 @@ std::optional<std::vector<std::uint8_t>> decode_base64(std::string_view text) {
   return decode_unpadded(body, kStandardTable);
 }
 
-}  // namespace backupy::token::detail
+}  // namespace backupy::core
