@@ -20,7 +20,8 @@ DownloadResult failed(std::string error) {
 }
 
 std::string errno_text(const std::string& what, const std::filesystem::path& path) {
-  return what + " " + path.string() + ": " + std::strerror(errno);
+  const int error = errno;  // before any allocation below
+  return what + " " + path.string() + ": " + std::strerror(error);
 }
 
 bool write_all(int fd, std::string_view data) {

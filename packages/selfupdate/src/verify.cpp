@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cerrno>
@@ -36,6 +37,11 @@ struct EcdsaSigFree {
 
 Verdict refuse(std::string reason) {
   return Verdict{.ok = false, .reason = std::move(reason)};
+}
+
+Verdict refuse_errno(const std::filesystem::path& file) {
+  const int error = errno;  // before any allocation below
+  return refuse("cannot read " + file.string() + ": " + std::strerror(error));
 }
 
 // True when bytes are exactly one DER ECDSA-Sig-Value (SEQUENCE of two INTEGERs), nothing after.
@@ -103,7 +109,7 @@ Verdict verify_release(const std::filesystem::path& file, std::string_view expec
   if (!der) return refuse("signature is neither DER nor base64 DER (an ECDSA signature)");
 
   const core::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return refuse("cannot read " + file.string() + ": " + std::strerror(errno));
+  if (!fd) return refuse_errno(file);
 
   const std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   if (!ctx ||
@@ -117,7 +123,7 @@ Verdict verify_release(const std::filesystem::path& file, std::string_view expec
   for (;;) {
     const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return refuse("cannot read " + file.string() + ": " + std::strerror(errno));
+    if (n < 0) return refuse_errno(file);
     if (n == 0) break;
     const std::span<const std::uint8_t> chunk(buffer.data(), static_cast<std::size_t>(n));
     hash.update(chunk);
