@@ -99,6 +99,16 @@ class SelfUpdateTest : public ::testing::Test {
     return request;
   }
 
+  // The agent's answer, which must be an acceptance.
+  ::testing::AssertionResult accepted(const ControlPlane& cp, const std::string& correlation_id,
+                                      Agent& agent) const {
+    const Json answer = wait_for_answer(cp, correlation_id);
+    if (answer.value("answered", false) && answer["accepted"] == true) {
+      return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << answer.dump() << "\n" << agent.log().dump_tail();
+  }
+
   std::string start_held_run(const ControlPlane& cp) const {
     const ApiReply accepted = cp.api("POST", "/v1/jobs/orders/run", kAdminToken);
     EXPECT_EQ(accepted.status, 202) << accepted.body;
@@ -156,8 +166,7 @@ TEST_F(SelfUpdateTest, ABadSignatureIsRejectedAndTheAgentCarriesOn) {
   // A good signature over the same bytes is then accepted: the failure left nothing behind.
   const std::string retry =
       request_update(cp, server, running_version(agent), content, signer_.sign_base64(file));
-  const Json accepted = wait_for_answer(cp, retry);
-  EXPECT_TRUE(accepted.value("accepted", false)) << accepted.dump() << agent.log().dump_tail();
+  EXPECT_TRUE(accepted(cp, retry, agent));
 }
 
 TEST_F(SelfUpdateTest, TheSwitchWaitsForTheRunThenTheNewBinaryConfirmsItsHealth) {
@@ -174,15 +183,14 @@ TEST_F(SelfUpdateTest, TheSwitchWaitsForTheRunThenTheNewBinaryConfirmsItsHealth)
   const std::string content = slurp(file);
   TestHttpServer server({Reply{.status = 200, .body = content}}, ws_.pki());
   const std::string id = request_update(cp, server, version, content, signer_.sign_base64(file));
-  const Json answer = wait_for_answer(cp, id);
-  ASSERT_TRUE(answer.value("accepted", false)) << answer.dump() << agent.log().dump_tail();
-  EXPECT_EQ(answer.value("reason", ""),
+  ASSERT_TRUE(accepted(cp, id, agent));
+  EXPECT_EQ(wait_for_answer(cp, id).value("reason", ""),
             "verified version " + version + "; switching to it once no run is active");
 
   // Installed, but the run is still in its pre-hook: no switch yet.
   const auto installed = agent.state_dir() / "update" / "bin" / ("backupy-agent-" + version);
   EXPECT_EQ(slurp(installed), content);
-  std::this_thread::sleep_for(1500ms);  // more than one idle check: it must keep waiting
+  std::this_thread::sleep_for(1s);  // several idle checks: it must keep waiting
   EXPECT_EQ(agent.log().count(msg_is("switching binaries")), 0u) << agent.log().dump_tail();
 
   std::ofstream(gate()) << "go";
@@ -213,6 +221,7 @@ TEST_F(SelfUpdateTest, TheSwitchWaitsForTheRunThenTheNewBinaryConfirmsItsHealth)
   agent.start();
   ASSERT_TRUE(agent.log().wait_for(msg_contains("is not older than the installed update"), 20s))
       << agent.log().dump_tail();
+  ASSERT_TRUE(cp.log().wait_for_count(event_is("register"), 3, 20s)) << cp.log().dump_tail();
   EXPECT_FALSE(std::filesystem::exists(agent.state_dir() / "update" / "state.json"));
   EXPECT_FALSE(std::filesystem::exists(installed));
 }
@@ -231,7 +240,7 @@ TEST_F(SelfUpdateTest, ABinaryThatCannotRegisterInTimeIsRolledBack) {
   TestHttpServer server({Reply{.status = 200, .body = content}}, ws_.pki());
   const std::string id =
       request_update(cp, server, running_version(agent), content, signer_.sign_base64(file));
-  ASSERT_TRUE(wait_for_answer(cp, id).value("accepted", false)) << agent.log().dump_tail();
+  ASSERT_TRUE(accepted(cp, id, agent));
 
   // The control plane goes away before the run ends: the new binary can never register.
   cp.kill();
@@ -246,12 +255,8 @@ TEST_F(SelfUpdateTest, ABinaryThatCannotRegisterInTimeIsRolledBack) {
                 " was not confirmed healthy within 5 s (it did not register with the control "
                 "plane)");
   // Back on the previous binary, in the same process: started three times in all.
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (agent.log().count(msg_is("starting backupy-agent")) < 3 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(100ms);
-  }
-  EXPECT_EQ(agent.log().count(msg_is("starting backupy-agent")), 3u) << agent.log().dump_tail();
+  EXPECT_TRUE(agent.log().wait_for_count(msg_is("starting backupy-agent"), 3, 20s))
+      << agent.log().dump_tail();
   EXPECT_EQ(agent.process().pid(), pid);
   EXPECT_TRUE(agent.process().running());
   EXPECT_EQ(::access(("/proc/" + std::to_string(pid) + "/exe").c_str(), F_OK), 0);
@@ -266,12 +271,12 @@ TEST_F(SelfUpdateTest, ABinaryThatCannotRegisterInTimeIsRolledBack) {
   const Json run = cp.wait_for_run(
       run_id, kAdminToken, [](const Json& r) { return r.value("status", "") == "success"; }, 30s);
   EXPECT_EQ(run.value("status", ""), "success") << run.dump();
-  const auto deadline2 = std::chrono::steady_clock::now() + 20s;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
   long long reported = 0;
   while ((reported = catalog_count(catalog(),
                                    "SELECT count(*) FROM log_events WHERE message = "
                                    "'self-update was rolled back'")) < 1 &&
-         std::chrono::steady_clock::now() < deadline2) {
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(100ms);
   }
   EXPECT_EQ(reported, 1);
@@ -290,7 +295,7 @@ TEST_F(SelfUpdateTest, ABinaryThatDiesOnItsTrialIsRolledBackByTheNextStart) {
   TestHttpServer server({Reply{.status = 200, .body = content}}, ws_.pki());
   const std::string id =
       request_update(cp, server, running_version(agent), content, signer_.sign_base64(file));
-  ASSERT_TRUE(wait_for_answer(cp, id).value("accepted", false)) << agent.log().dump_tail();
+  ASSERT_TRUE(accepted(cp, id, agent));
   EXPECT_EQ(agent.process().wait(30s), std::optional<int>(3)) << agent.log().dump_tail();
   EXPECT_EQ(update_state(agent).value("phase", ""), "trial");
 

@@ -213,6 +213,11 @@ AgentExit run_agent(const config::BootstrapConfig& bootstrap, const ProcessImage
            },
        .hold_dumps = [&runs] { runs.hold_dumps(); },
        .busy_runs = [&runs] { return runs.busy_runs(); },
+       .undelivered =
+           [&session, &outbox] {
+             return session && session->status().state == session::ConnectionState::online &&
+                    outbox.depth() > 0;
+           },
        .shutdown_and_exec =
            [&](ExecRequest request) {
              exec_after = std::move(request);

@@ -25,7 +25,9 @@ namespace su = selfupdate;
 const core::Logger kLog("self-update");
 // How long an orderly rollback may take before the monitor execs the previous binary itself.
 constexpr std::chrono::seconds kRollbackGrace{15};
-constexpr std::chrono::seconds kIdlePoll{1};
+constexpr std::chrono::milliseconds kIdlePoll{250};
+// How long an idle agent waits for its results to be acknowledged before switching anyway.
+constexpr std::chrono::seconds kDeliveryWait{10};
 
 bool runnable(const std::filesystem::path& path) {
   std::error_code ec;
@@ -138,9 +140,10 @@ StartOutcome prepare_start(const config::BootstrapConfig& bootstrap, const Proce
     switch_binary(bootstrap, {.binary = plan.exec_binary, .trial = std::nullopt}, image);
     kLog.warn("running this binary instead", {{"binary", image.self.string()}});
   }
+  // Kept: what runs, what a restart may come back to; a rolled-back binary goes at once.
   std::vector<std::filesystem::path> keep = {image.self};
   if (state) {
-    keep.push_back(state->binary);
+    if (state->phase != su::Phase::rolled_back) keep.push_back(state->binary);
     keep.push_back(state->previous_binary);
   }
   su::prune_installed(bootstrap.state_dir, keep);
@@ -237,14 +240,17 @@ void SelfUpdateControl::registered() {
 
 void SelfUpdateControl::switch_when_idle(su::InstalledUpdate update) {
   hooks_.hold_dumps();  // queued runs stay queued and start in the new binary
-  const std::size_t busy = hooks_.busy_runs();
-  if (busy > 0) {
+  if (const std::size_t busy = hooks_.busy_runs(); busy > 0) {
     kLog.debug("the switch waits for runs to finish", {{"busy_runs", busy}});
-    idle_timer_.expires_after(kIdlePoll);
-    idle_timer_.async_wait([this, update = std::move(update)](const boost::system::error_code& ec) {
-      if (!ec) switch_when_idle(update);
-    });
-    return;
+    idle_since_.reset();
+    return wait_and_retry(std::move(update));
+  }
+  // Idle: give the results of the last runs and the Ack a moment to reach the control plane
+  // first (they would wait in the outbox otherwise, and the operator sees the answer sooner).
+  const auto now = std::chrono::steady_clock::now();
+  if (!idle_since_) idle_since_ = now;
+  if (hooks_.undelivered() && now - *idle_since_ < kDeliveryWait) {
+    return wait_and_retry(std::move(update));
   }
   su::UpdateState trial;
   trial.phase = su::Phase::trial;
@@ -255,6 +261,13 @@ void SelfUpdateControl::switch_when_idle(su::InstalledUpdate update) {
   trial.trial_id = core::to_hex(crypto::random_bytes(16));
   kLog.info("no run is active: switching to the new version", {{"version", update.version}});
   hooks_.shutdown_and_exec({.binary = update.binary, .trial = std::move(trial)});
+}
+
+void SelfUpdateControl::wait_and_retry(su::InstalledUpdate update) {
+  idle_timer_.expires_after(kIdlePoll);
+  idle_timer_.async_wait([this, update = std::move(update)](const boost::system::error_code& ec) {
+    if (!ec) switch_when_idle(update);
+  });
 }
 
 void SelfUpdateControl::trial_expired() {  // the monitor's thread

@@ -52,10 +52,12 @@ struct StartOutcome {
 StartOutcome prepare_start(const config::BootstrapConfig& bootstrap, const ProcessImage& image);
 
 struct SelfUpdateHooks {
-  std::function<bool()> enabled;                       // advanced.auto_update_enabled
-  std::function<void(backup::v1::Ack)> send_ack;       // through the durable outbox
-  std::function<void()> hold_dumps;                    // no queued run starts its dump any more
-  std::function<std::size_t()> busy_runs;              // runs dumping or uploading
+  std::function<bool()> enabled;                  // advanced.auto_update_enabled
+  std::function<void(backup::v1::Ack)> send_ack;  // through the durable outbox
+  std::function<void()> hold_dumps;               // no queued run starts its dump any more
+  std::function<std::size_t()> busy_runs;         // runs dumping or uploading
+  // Connected, with results (the deferred Ack among them) not yet acknowledged by the server.
+  std::function<bool()> undelivered;
   std::function<void(ExecRequest)> shutdown_and_exec;  // orderly stop, then the exec
 };
 
@@ -72,6 +74,7 @@ class SelfUpdateControl {
 
  private:
   void switch_when_idle(selfupdate::InstalledUpdate update);
+  void wait_and_retry(selfupdate::InstalledUpdate update);
   void trial_expired();
 
   boost::asio::io_context& io_;
@@ -81,6 +84,7 @@ class SelfUpdateControl {
   std::optional<selfupdate::UpdateState> trial_;
   std::optional<selfupdate::UpdateState> unreported_;
   boost::asio::steady_timer idle_timer_;
+  std::optional<std::chrono::steady_clock::time_point> idle_since_;
   std::unique_ptr<selfupdate::SelfUpdater> updater_;
   std::unique_ptr<selfupdate::TrialMonitor> monitor_;  // last: its thread uses the members above
 };

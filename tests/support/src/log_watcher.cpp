@@ -38,6 +38,16 @@ std::optional<Json> LogWatcher::wait_for(const LinePredicate& match,
   }
 }
 
+bool LogWatcher::wait_for_count(const LinePredicate& match, std::size_t n,
+                                std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (count(match) < n) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
 std::size_t LogWatcher::count(const LinePredicate& match) {
   poll();
   std::size_t n = 0;

@@ -24,6 +24,8 @@ class LogWatcher {
   // matches; returns it, or nullopt at the timeout.
   std::optional<Json> wait_for(const LinePredicate& match, std::chrono::milliseconds timeout,
                                std::size_t from = 0);
+  // Waits until at least n lines match (true), or timeout passes (false).
+  bool wait_for_count(const LinePredicate& match, std::size_t n, std::chrono::milliseconds timeout);
   // Number of matching lines so far (after poll()).
   std::size_t count(const LinePredicate& match);
   std::vector<Json> all(const LinePredicate& match);
