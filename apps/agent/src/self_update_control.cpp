@@ -57,11 +57,21 @@ std::string exec_image(const std::filesystem::path& binary, const std::string& t
   return std::strerror(errno);
 }
 
+// The update state's writers never throw: a state that cannot be written is logged, and the
+// agent goes on as the binary it is (the next start decides again).
 void save_state(const config::BootstrapConfig& bootstrap, const su::UpdateState& state) {
   try {
     su::save_update_state(bootstrap.state_dir, state);
   } catch (const std::exception& e) {
     kLog.error("cannot save the update state", {{"error", e.what()}});
+  }
+}
+
+void clear_state(const config::BootstrapConfig& bootstrap) {
+  try {
+    su::clear_update_state(bootstrap.state_dir);
+  } catch (const std::exception& e) {
+    kLog.error("cannot clear the update state", {{"error", e.what()}});
   }
 }
 
@@ -120,7 +130,7 @@ StartOutcome prepare_start(const config::BootstrapConfig& bootstrap, const Proce
     state = su::load_update_state(bootstrap.state_dir);
   } catch (const std::exception& e) {
     kLog.error("the update state is unreadable; it is discarded", {{"error", e.what()}});
-    su::clear_update_state(bootstrap.state_dir);
+    clear_state(bootstrap);
   }
   const su::StartPlan plan = su::plan_start({.state = state,
                                              .self = image.self,
@@ -133,7 +143,7 @@ StartOutcome prepare_start(const config::BootstrapConfig& bootstrap, const Proce
     save_state(bootstrap, *plan.save);
     state = plan.save;
   } else if (plan.clear_state) {
-    su::clear_update_state(bootstrap.state_dir);
+    clear_state(bootstrap);
     state.reset();
   }
   if (plan.action == su::StartPlan::Action::exec) {
@@ -232,7 +242,7 @@ void SelfUpdateControl::registered() {
     if (next) {
       save_state(bootstrap_, *next);
     } else {
-      su::clear_update_state(bootstrap_.state_dir);
+      clear_state(bootstrap_);
     }
     unreported_.reset();
   }
