@@ -17,31 +17,13 @@ const std::string kAdminToken = "catalog-restart-admin-token-51ad";
 
 class ControlPlaneRestartTest : public ::testing::Test {
  protected:
-  void SetUp() override { create_orders_database(database(), 3000); }
-
-  std::filesystem::path database() const { return ws_.dir() / "app.db"; }
-  std::filesystem::path gate() const { return ws_.dir() / "go"; }
-  std::filesystem::path catalog() const { return ws_.dir() / "catalog.db"; }
-
-  // The job's pre-hook holds the run until the test creates the gate file: the run is
-  // demonstrably in flight while the control plane dies.
-  ControlPlaneOptions options(const std::string& storage_endpoint) const {
-    ControlPlaneOptions o;
-    o.admin_tokens = {kAdminToken};
-    o.storage_endpoint = storage_endpoint;
-    o.storage_access_key_id = "S3RVER";  // the only key id s3rver accepts
-    o.agent_config_yaml = orders_agent_config(
-        database(), "0 3 * * *",
-        ", pre_hooks: [\"while [ ! -e " + gate().string() + " ]; do sleep 0.05; done\"]");
-    return o;
-  }
-
   Workspace ws_;
+  GatedOrders orders_{ws_, 3000};
 };
 
 TEST_F(ControlPlaneRestartTest, AResultOfARunInFlightLandsExactlyOnceAfterARestart) {
   S3Server s3;
-  ControlPlane cp(ws_, options(s3.endpoint()));
+  ControlPlane cp(ws_, orders_.options(kAdminToken, s3.endpoint()));
   Agent agent(ws_,
               AgentOptions{.server_url = cp.url(), .extra_env = {{"BACKUPY_HOOKS", "enabled"}}});
   agent.start();
@@ -58,7 +40,7 @@ TEST_F(ControlPlaneRestartTest, AResultOfARunInFlightLandsExactlyOnceAfterAResta
   // The control plane dies with the run in flight; the agent finishes it alone (its upload
   // goes straight to S3) and keeps the results in its outbox.
   cp.kill();
-  std::ofstream(gate()) << "go";
+  orders_.open_gate();
   ASSERT_TRUE(agent.log().wait_for(msg_is("run completed"), 60s)) << agent.log().dump_tail();
 
   cp.restart();
@@ -73,16 +55,16 @@ TEST_F(ControlPlaneRestartTest, AResultOfARunInFlightLandsExactlyOnceAfterAResta
   }),
             1u)
       << cp.log().dump_tail();
-  EXPECT_EQ(catalog_count(catalog(), "SELECT count(*) FROM job_updates WHERE run_id = '" + run_id +
-                                         "' AND kind = 'backup_completed'"),
+  EXPECT_EQ(catalog_count(cp.catalog(), "SELECT count(*) FROM job_updates WHERE run_id = '" +
+                                            run_id + "' AND kind = 'backup_completed'"),
             1);
   // Every applied agent result has its row; the control plane's own object check one more.
-  EXPECT_EQ(catalog_count(catalog(), "SELECT count(*) FROM job_updates WHERE run_id = '" + run_id +
-                                         "' AND kind = 'object_check'"),
+  EXPECT_EQ(catalog_count(cp.catalog(), "SELECT count(*) FROM job_updates WHERE run_id = '" +
+                                            run_id + "' AND kind = 'object_check'"),
             1);
-  EXPECT_EQ(
-      catalog_count(catalog(), "SELECT count(*) FROM job_updates WHERE run_id = '" + run_id + "'"),
-      static_cast<long long>(run.value("updates", 0ull)) + 1);
+  EXPECT_EQ(catalog_count(cp.catalog(),
+                          "SELECT count(*) FROM job_updates WHERE run_id = '" + run_id + "'"),
+            static_cast<long long>(run.value("updates", 0ull)) + 1);
 
   // The object is what the agent reported; a token issued by the new process decrypts it.
   const ApiReply download = cp.api("GET", "/v1/runs/" + run_id + "/download-url", kAdminToken);
@@ -99,7 +81,7 @@ TEST_F(ControlPlaneRestartTest, AResultOfARunInFlightLandsExactlyOnceAfterAResta
   const std::filesystem::path restored = ws_.dir() / "restored.db";
   const CommandResult decrypt = cp.decrypt_object(run_id, kAdminToken, blob, restored);
   ASSERT_EQ(decrypt.exit_code, 0) << decrypt.err;
-  EXPECT_EQ(slurp(restored), slurp(database()));
+  EXPECT_EQ(slurp(restored), slurp(orders_.database()));
 
   // With the agent gone and the server restarted once more, the catalog still knows it.
   agent.stop_gracefully();

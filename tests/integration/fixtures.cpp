@@ -151,6 +151,10 @@ std::filesystem::path ControlPlane::ca_file() const {
   return options_.dev_mode ? ws_.dir() / "dev-tls" / "ca.crt" : ws_.pki() / "ca.crt";
 }
 
+std::filesystem::path ControlPlane::catalog() const {
+  return config_file_.parent_path() / "catalog.db";
+}
+
 void ControlPlane::reload(const std::string& agent_config_yaml) {
   write_config(agent_config_yaml);
   process_->signal(SIGHUP);
@@ -323,6 +327,28 @@ void Agent::stop_gracefully() {
 CommandResult Agent::command(std::vector<std::string> args) const {
   args.insert(args.begin(), BACKUPY_AGENT_BIN);
   return run_command(std::move(args), env());
+}
+
+GatedOrders::GatedOrders(const Workspace& ws, int rows) : ws_(ws) {
+  create_orders_database(database(), rows);
+}
+
+ControlPlaneOptions GatedOrders::options(const std::string& admin_token,
+                                         const std::string& storage_endpoint,
+                                         const std::string& extra_agent_yaml) const {
+  ControlPlaneOptions o;
+  o.admin_tokens = {admin_token};
+  o.storage_endpoint = storage_endpoint;
+  o.storage_access_key_id = "S3RVER";  // the only key id s3rver accepts
+  o.agent_config_yaml = orders_agent_config(database(), "0 3 * * *",
+                                            ", pre_hooks: [\"while [ ! -e " + gate().string() +
+                                                " ]; do sleep 0.05; done\"]") +
+                        extra_agent_yaml;
+  return o;
+}
+
+void GatedOrders::open_gate() const {
+  std::ofstream(gate()) << "go";
 }
 
 long long catalog_count(const std::filesystem::path& catalog, const std::string& sql) {

@@ -106,6 +106,8 @@ class ControlPlane {
   std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
   // The CA clients must trust: the test PKI's, or in dev mode the generated one.
   std::filesystem::path ca_file() const;
+  // Its SQLite catalog (beside its YAML, the default state directory).
+  std::filesystem::path catalog() const;
 
   // Rewrites the YAML (same port) and sends SIGHUP.
   void reload(const std::string& agent_config_yaml);
@@ -143,6 +145,22 @@ class ControlPlane {
   std::filesystem::path config_file_;
   std::unique_ptr<Process> process_;
   std::unique_ptr<LogWatcher> log_;
+};
+
+// The SQLite "orders" job of tests that need a run in flight: each run's pre-hook holds it until
+// open_gate(), so that the test can act while the run demonstrably runs; storage is S3 (s3rver).
+class GatedOrders {
+ public:
+  GatedOrders(const Workspace& ws, int rows);
+  std::filesystem::path database() const { return ws_.dir() / "app.db"; }
+  std::filesystem::path gate() const { return ws_.dir() / "go"; }
+  // extra_agent_yaml is appended to the agent's config (e.g. "advanced: {...}\n").
+  ControlPlaneOptions options(const std::string& admin_token, const std::string& storage_endpoint,
+                              const std::string& extra_agent_yaml = "") const;
+  void open_gate() const;
+
+ private:
+  const Workspace& ws_;
 };
 
 struct AgentOptions {

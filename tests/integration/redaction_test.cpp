@@ -231,7 +231,7 @@ TEST_F(RedactionTest, NoSecretReachesLogsLogEventsOrTheOperatorApi) {
   const std::string signature = test_support::presigned_signature(url);
   ASSERT_EQ(signature.size(), 64u) << "no presigned URL in the agent's journal";
 
-  const std::vector<StoredLogEvent> events = stored_log_events(ws_.dir() / "catalog.db");
+  const std::vector<StoredLogEvent> events = stored_log_events(cp.catalog());
   std::string log_event_text;
   bool scrubbed_hook_output = false;
   bool failing_job_reported = false;

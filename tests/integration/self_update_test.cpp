@@ -29,23 +29,18 @@ const std::string kAdminToken = "self-update-admin-token-9c1e";
 
 class SelfUpdateTest : public ::testing::Test {
  protected:
-  SelfUpdateTest() : signer_(ws_.dir(), "release") { create_orders_database(database(), 200); }
+  SelfUpdateTest() : signer_(ws_.dir(), "release") {}
 
-  std::filesystem::path database() const { return ws_.dir() / "app.db"; }
-  std::filesystem::path gate() const { return ws_.dir() / "go"; }
-  std::filesystem::path catalog() const { return ws_.dir() / "catalog.db"; }
-
-  // Self-update on; the job's pre-hook holds a run until the gate file exists.
+  // Self-update on; the job's pre-hook holds a run until the gate opens.
   ControlPlaneOptions options(const std::string& storage_endpoint) const {
-    ControlPlaneOptions o;
-    o.admin_tokens = {kAdminToken};
-    o.storage_endpoint = storage_endpoint;
-    o.storage_access_key_id = "S3RVER";
-    o.agent_config_yaml = orders_agent_config(database(), "0 3 * * *",
-                                              ", pre_hooks: [\"while [ ! -e " + gate().string() +
-                                                  " ]; do sleep 0.05; done\"]") +
-                          "advanced: {auto_update_enabled: true}\n";
-    return o;
+    return orders_.options(kAdminToken, storage_endpoint,
+                           "advanced: {auto_update_enabled: true}\n");
+  }
+
+  // The control plane and the agent, connected (the test then owns both).
+  void connect(ControlPlane& cp, Agent& agent) const {
+    agent.start();
+    ASSERT_TRUE(cp.log().wait_for(event_is("register"), 20s)) << cp.log().dump_tail();
   }
 
   AgentOptions agent_options(const ControlPlane& cp) const {
@@ -125,14 +120,14 @@ class SelfUpdateTest : public ::testing::Test {
   }
 
   Workspace ws_;
+  GatedOrders orders_{ws_, 200};
   ReleaseSigner signer_;
 };
 
 TEST_F(SelfUpdateTest, ABadSignatureIsRejectedAndTheAgentCarriesOn) {
   ControlPlane cp(ws_, options("http://127.0.0.1:1"));
   Agent agent(ws_, agent_options(cp));
-  agent.start();
-  ASSERT_TRUE(cp.log().wait_for(event_is("register"), 20s)) << cp.log().dump_tail();
+  ASSERT_NO_FATAL_FAILURE(connect(cp, agent));
   const pid_t pid = agent.process().pid();
 
   const auto file = release("release.sh");
@@ -173,8 +168,7 @@ TEST_F(SelfUpdateTest, TheSwitchWaitsForTheRunThenTheNewBinaryConfirmsItsHealth)
   S3Server s3;
   ControlPlane cp(ws_, options(s3.endpoint()));
   Agent agent(ws_, agent_options(cp));
-  agent.start();
-  ASSERT_TRUE(cp.log().wait_for(event_is("register"), 20s)) << cp.log().dump_tail();
+  ASSERT_NO_FATAL_FAILURE(connect(cp, agent));
   const pid_t pid = agent.process().pid();
   const std::string version = running_version(agent);
   const std::string run_id = start_held_run(cp);
@@ -193,7 +187,7 @@ TEST_F(SelfUpdateTest, TheSwitchWaitsForTheRunThenTheNewBinaryConfirmsItsHealth)
   std::this_thread::sleep_for(1s);  // several idle checks: it must keep waiting
   EXPECT_EQ(agent.log().count(msg_is("switching binaries")), 0u) << agent.log().dump_tail();
 
-  std::ofstream(gate()) << "go";
+  orders_.open_gate();
   const Json run = cp.wait_for_run(
       run_id, kAdminToken, [](const Json& r) { return r.value("status", "") == "success"; }, 60s);
   EXPECT_EQ(run.value("status", ""), "success") << run.dump();
@@ -230,8 +224,7 @@ TEST_F(SelfUpdateTest, ABinaryThatCannotRegisterInTimeIsRolledBack) {
   S3Server s3;
   ControlPlane cp(ws_, options(s3.endpoint()));
   Agent agent(ws_, agent_options(cp));
-  agent.start();
-  ASSERT_TRUE(cp.log().wait_for(event_is("register"), 20s)) << cp.log().dump_tail();
+  ASSERT_NO_FATAL_FAILURE(connect(cp, agent));
   const pid_t pid = agent.process().pid();
   const std::string run_id = start_held_run(cp);
 
@@ -244,7 +237,7 @@ TEST_F(SelfUpdateTest, ABinaryThatCannotRegisterInTimeIsRolledBack) {
 
   // The control plane goes away before the run ends: the new binary can never register.
   cp.kill();
-  std::ofstream(gate()) << "go";
+  orders_.open_gate();
   ASSERT_TRUE(agent.log().wait_for(msg_is("switching binaries"), 60s)) << agent.log().dump_tail();
   ASSERT_TRUE(agent.log().wait_for(msg_is("self-update rolled back"), 30s))
       << agent.log().dump_tail();
@@ -273,7 +266,7 @@ TEST_F(SelfUpdateTest, ABinaryThatCannotRegisterInTimeIsRolledBack) {
   EXPECT_EQ(run.value("status", ""), "success") << run.dump();
   const auto deadline = std::chrono::steady_clock::now() + 20s;
   long long reported = 0;
-  while ((reported = catalog_count(catalog(),
+  while ((reported = catalog_count(cp.catalog(),
                                    "SELECT count(*) FROM log_events WHERE message = "
                                    "'self-update was rolled back'")) < 1 &&
          std::chrono::steady_clock::now() < deadline) {
@@ -286,8 +279,7 @@ TEST_F(SelfUpdateTest, ABinaryThatCannotRegisterInTimeIsRolledBack) {
 TEST_F(SelfUpdateTest, ABinaryThatDiesOnItsTrialIsRolledBackByTheNextStart) {
   ControlPlane cp(ws_, options("http://127.0.0.1:1"));
   Agent agent(ws_, agent_options(cp));
-  agent.start();
-  ASSERT_TRUE(cp.log().wait_for(event_is("register"), 20s)) << cp.log().dump_tail();
+  ASSERT_NO_FATAL_FAILURE(connect(cp, agent));
 
   // Answers `version` like the agent (the probe passes), dies at once when run.
   const auto file = release("crashing.sh", "[ \"$1\" = version ] || exit 3\n");
