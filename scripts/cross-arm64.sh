@@ -143,5 +143,17 @@ if [[ $agent_type != *"ARM aarch64"* ]]; then
 fi
 
 # --- the unit tests under qemu ------------------------------------------------------------
-step "ctest -L unit under qemu-aarch64-static"
-ctest --test-dir "$build" -L unit --output-on-failure -j "$jobs" --timeout 600
+# Excluded, each for a reason inherent to emulation (qemu-user runs this code several times
+# slower than the host) — keep this list tiny and name the reason:
+#   WssConnectionTest.CloseBeforeOpenReportsALocalClose: closes after a fixed 20 ms and expects
+#     the client to be in its TLS handshake by then; under qemu it is often still connecting.
+#   ServerTest.AgentCronAgentsScheduleThemselvesAndTheirRunsAreAdopted: the server's cron fires
+#     every second and must not fire before the fake agent has registered (agent_cron.v1);
+#     under qemu start-up and registration take longer than that second.
+excluded=(
+  WssConnectionTest.CloseBeforeOpenReportsALocalClose
+  ServerTest.AgentCronAgentsScheduleThemselvesAndTheirRunsAreAdopted
+)
+exclude_regex="^($(IFS='|'; echo "${excluded[*]//./\\.}"))\$"
+step "ctest -L unit under qemu-aarch64-static (${#excluded[@]} excluded: ${excluded[*]})"
+ctest --test-dir "$build" -L unit -E "$exclude_regex" --output-on-failure -j "$jobs" --timeout 600
