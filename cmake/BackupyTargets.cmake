@@ -30,7 +30,8 @@ function(backupy_package name)
 endfunction()
 
 # backupy_test(<name> SOURCES ... DEPS ... [LABELS ...] [TIMEOUT s] [SERIAL] [ONE_PROCESS])
-# One GoogleTest binary; every TEST becomes its own ctest entry. SERIAL tests
+# One GoogleTest binary; every TEST becomes its own ctest entry. Binaries labelled unit (the
+# default) are collected for the target unit_tests (top-level CMakeLists.txt). SERIAL tests
 # never run beside others (they spawn servers or measure cadences).
 # ONE_PROCESS: the whole binary is one ctest entry, so that a suite can share
 # an expensive fixture (a database server started once in SetUpTestSuite)
@@ -45,6 +46,9 @@ function(backupy_test name)
   endif()
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
+  endif()
+  if("unit" IN_LIST ARG_LABELS)
+    set_property(GLOBAL APPEND PROPERTY BACKUPY_UNIT_TEST_TARGETS ${name})
   endif()
   set(serial FALSE)
   if(ARG_SERIAL)

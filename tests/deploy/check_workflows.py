@@ -22,6 +22,11 @@ steps = [s for job in ci["jobs"].values() for s in job.get("steps", [])]
 c.expect(any(s.get("run", "").strip() == "bash .ci/run" for s in steps), "ci runs bash .ci/run")
 c.expect(any(s.get("uses", "").startswith("actions/cache@") and ".ccache" in s["with"]["path"]
              for s in steps), "ci caches ccache")
+# The multi-arch proof (docs/container.md "Multi-arch"): its own job on Debian 12.
+arm64 = ci["jobs"].get("arm64", {})
+c.expect(arm64.get("container") == "debian:12", f"ci arm64 job on debian:12: {arm64.get('container')}")
+c.expect(any(s.get("run", "").strip() == "bash scripts/cross-arm64.sh"
+             for s in arm64.get("steps", [])), "ci arm64 job runs bash scripts/cross-arm64.sh")
 
 release = load_yaml(os.path.join(workflows, "release.yml"))
 release_on = release.get(True, release.get("on", {}))
