@@ -34,7 +34,7 @@ Envelope upload_creds_request(std::uint64_t outbox_seq, const std::string& run_i
 // decryption token with the agent's DEK. The server's own cron (every second) never fires for
 // the agent meanwhile.
 TEST_F(ServerTest, AgentCronAgentsScheduleThemselvesAndTheirRunsAreAdopted) {
-  start({.with_operator_api = true, .local_storage = true, .cron = "* * * * * *"});
+  start({.with_operator_api = true, .local_storage = true});  // nightly at 03:00: no fire now
   const std::vector<std::pair<std::string, std::string>> auth = {
       {"Authorization", "Bearer " + kAdminToken}};
   AgentClient agent = client();
@@ -52,6 +52,11 @@ TEST_F(ServerTest, AgentCronAgentsScheduleThemselvesAndTheirRunsAreAdopted) {
             ack.config().key_wrapping().x25519_public_key().end(), server_public.begin());
   ASSERT_TRUE(
       logs_.wait_for("register", [](const json& l) { return l.value("agent_cron", false); }));
+  // Only now a schedule that fires every second: the server knows the agent schedules itself
+  // before its cron ever fires (however slowly this test starts, e.g. under emulation).
+  write_config(
+      {.version = 4, .with_operator_api = true, .local_storage = true, .cron = "* * * * * *"});
+  ASSERT_EQ(https_request(port_, ca(), "POST", "/v1/config/reload", auth).status, 200u);
 
   // The agent's own run, DEK and wrap.
   std::array<std::uint8_t, 32> dek{};

@@ -35,7 +35,7 @@ bool contains(const std::string& text, std::string_view part) {
 // handshake, then nothing ever answers. Closing it leaves a refusing port.
 class SilentListener {
  public:
-  SilentListener() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+  SilentListener() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) {
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -47,13 +47,22 @@ class SilentListener {
   }
   ~SilentListener() { close(); }
   void close() {
+    if (client_ >= 0) ::close(client_);
     if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
+    client_ = fd_ = -1;
   }
   std::uint16_t port() const { return port_; }
+  // True once a client connected and sent its first bytes (a TLS ClientHello): the client is
+  // then in its handshake, which this listener never answers. Never blocks.
+  bool client_is_talking() {
+    if (client_ < 0) client_ = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    char byte = 0;
+    return client_ >= 0 && ::recv(client_, &byte, 1, MSG_PEEK) == 1;
+  }
 
  private:
   int fd_;
+  int client_ = -1;
   std::uint16_t port_ = 0;
 };
 
@@ -540,7 +549,8 @@ TEST_F(WssConnectionTest, CloseNowWhileDialingSilencesEveryCallback) {
 TEST_F(WssConnectionTest, CloseBeforeOpenReportsALocalClose) {
   SilentListener listener;
   start(client_options(listener.port()));
-  run_until([] { return false; }, 20ms);
+  run_until([&] { return listener.client_is_talking(); }, 10s);
+  ASSERT_TRUE(listener.client_is_talking()) << "the client never sent its ClientHello";
   connection_->close(1000, "shutdown");
   const CloseInfo& info = run_until_closed();
   EXPECT_EQ(info.message, "closed by the agent before the connection opened");
