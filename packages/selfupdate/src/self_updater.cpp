@@ -1,9 +1,9 @@
 #include "backupy/selfupdate/self_updater.hpp"
 
-#include <cctype>
 #include <utility>
 
 #include "backupy/core/files.hpp"
+#include "backupy/core/hex.hpp"
 #include "backupy/core/log.hpp"
 #include "backupy/net/url.hpp"
 #include "backupy/selfupdate/install.hpp"
@@ -19,11 +19,7 @@ namespace {
 const core::Logger kLog("self-update");
 
 bool is_sha256_hex(std::string_view text) {
-  if (text.size() != 64) return false;
-  for (char c : text) {
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
+  return text.size() == 64 && core::from_hex(text).has_value();
 }
 
 backup::v1::Ack refusal(std::string reason) {
