@@ -11,6 +11,7 @@
 #include "backupy/controlplane/agent_registry.hpp"
 #include "backupy/core/percent.hpp"
 #include "backupy/core/time.hpp"
+#include "backupy/upload/https_request.hpp"
 #include "decryption_token.hpp"
 #include "run_dispatcher.hpp"
 #include "self_update_body.hpp"
@@ -425,7 +426,7 @@ class Handler {
     }
     backup::v1::SelfUpdate& update = std::get<backup::v1::SelfUpdate>(parsed);
     SelfUpdateRequest record{.target_version = update.target_version(),
-                             .binary_url = url_without_query(update.binary_url()),
+                             .binary_url = upload::display_url(update.binary_url()),
                              .force = update.force(),
                              .sent_ms = ctx_.now_ms};
     Envelope envelope;

@@ -31,8 +31,4 @@ const std::deque<SelfUpdateRequest>& SelfUpdateRequests::of(std::string_view age
   return it == by_agent_.end() ? kNone : it->second;
 }
 
-std::string url_without_query(std::string_view url) {
-  return std::string(url.substr(0, url.find_first_of("?#")));
-}
-
 }  // namespace backupy::controlplane::detail

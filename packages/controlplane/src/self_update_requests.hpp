@@ -53,7 +53,4 @@ class SelfUpdateRequests {
   std::map<std::string, std::deque<SelfUpdateRequest>, std::less<>> by_agent_;
 };
 
-// url without its query string and fragment ("https://h/p?X-Amz-Signature=..." -> "https://h/p").
-std::string url_without_query(std::string_view url);
-
 }  // namespace backupy::controlplane::detail
