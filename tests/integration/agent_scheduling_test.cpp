@@ -123,6 +123,10 @@ TEST_F(AgentSchedulingTest, AFireWhileTheServerIsDownIsDumpedOnTimeAndUploadedLa
   ASSERT_TRUE(agent.log().wait_for(msg_is("this agent schedules its jobs (agent_cron.v1)"), 20s))
       << agent.log().dump_tail();
 
+  // The control plane dies right after one of the agent's runs completed: the next fire (4 s
+  // later) comes while it is down, and no run of the job is in flight at the kill (one that was
+  // would hold the job, and the overlap rule would skip the fires after it).
+  ASSERT_TRUE(agent.log().wait_for(msg_is("run completed"), 20s)) << agent.log().dump_tail();
   // Runs the agent made so far (the server may know them); the next one starts while it is down.
   std::set<std::string> before;
   for (const Json& line : agent.log().all(msg_contains("run"))) {
